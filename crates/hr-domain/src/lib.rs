@@ -6,6 +6,7 @@
 //! [`Email::parse`], [`CardCredential::parse`]). The [`Mapping`] says which Akiles member
 //! groups each HR group grants, and [`CredentialSettings`] which credentials members get.
 
+mod clock;
 mod mapping;
 mod text;
 
@@ -15,6 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use mapping::{CredentialSettings, Mapping, MappingError, PinLength};
 pub use text::{normalize_text, truncate_utf8};
 
