@@ -1,0 +1,406 @@
+//! A sync run over a complete snapshot of employees (a file import).
+//!
+//! The run reads Akiles once (member groups, and every owned member with its sub-objects
+//! expanded, page by page), plans every employee against it, and applies the plans with
+//! bounded concurrency. Employees in Akiles but missing from the snapshot lose their
+//! member: the snapshot is the whole truth. An empty snapshot is treated as a broken
+//! export: nothing is deleted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use akiles_client::ClientError;
+use akiles_types::{Member, MemberGroup};
+use futures_util::StreamExt;
+use hr_domain::{Clock, CredentialSettings, Employee, EmployeeId, HrGroup, Mapping};
+use serde::{Deserialize, Serialize};
+use sync_store::{RunId, Store, StoreError};
+use time::Date;
+use tracing::{info, warn};
+
+use crate::akiles::Akiles;
+use crate::apply::{ApplyContext, EmployeeReport, Outcome, sync_employee};
+use crate::desired::{DesiredMember, Policy};
+use crate::ownership::member_employee_id;
+use crate::plan::{StepKind, plan};
+
+/// The mapping as an admin writes it: Akiles groups named by id (`mg_…`) or by name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingSpec {
+    /// Groups every employee gets.
+    #[serde(default)]
+    pub every_employee: Vec<String>,
+    /// HR group → Akiles groups.
+    #[serde(default)]
+    pub groups: BTreeMap<String, Vec<String>>,
+}
+
+/// A mapping entry whose Akiles group does not exist (any more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenMapping {
+    /// The HR group, or `None` for the every-employee rule.
+    pub hr_group: Option<String>,
+    /// The Akiles group as written in the mapping.
+    pub reference: String,
+}
+
+impl std::fmt::Display for BrokenMapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let from = self.hr_group.as_deref().unwrap_or("every employee");
+        write!(f, "{from} → {:?}: no such member group in Akiles", self.reference)
+    }
+}
+
+/// Why a run could not start or had to stop as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("reading {what} from Akiles failed; nothing was changed")]
+    Read {
+        what: &'static str,
+        #[source]
+        source: ClientError,
+    },
+    #[error("the mapping names Akiles group {name:?}, which matches {count} groups; use its id")]
+    AmbiguousGroup { name: String, count: usize },
+    #[error("the mapping has a blank HR group name")]
+    BlankHrGroup,
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+}
+
+/// A mapping resolved against the live member groups.
+#[derive(Debug, Clone)]
+pub struct ResolvedMapping {
+    pub mapping: Mapping,
+    pub broken: Vec<BrokenMapping>,
+    /// Ids of mapped groups that are gone: their associations are left alone.
+    pub held: BTreeSet<String>,
+}
+
+/// Resolves each reference by id first, then by exact name among live groups.
+pub fn resolve_mapping(
+    spec: &MappingSpec,
+    groups: &[MemberGroup],
+) -> Result<ResolvedMapping, RunError> {
+    let live: Vec<&MemberGroup> = groups.iter().filter(|g| !g.is_deleted).collect();
+    let mut broken = Vec::new();
+    let mut held = BTreeSet::new();
+    let mut resolve = |hr_group: Option<&str>, reference: &str| -> Result<Option<String>, RunError> {
+        if let Some(group) = live.iter().find(|g| g.id == reference) {
+            return Ok(Some(group.id.clone()));
+        }
+        let by_name: Vec<_> = live.iter().filter(|g| g.name == reference).collect();
+        match by_name.as_slice() {
+            [group] => Ok(Some(group.id.clone())),
+            [] => {
+                if reference.starts_with("mg_") {
+                    held.insert(reference.to_owned());
+                }
+                let hr_group = hr_group.map(str::to_owned);
+                broken.push(BrokenMapping { hr_group, reference: reference.to_owned() });
+                Ok(None)
+            }
+            many => Err(RunError::AmbiguousGroup { name: reference.to_owned(), count: many.len() }),
+        }
+    };
+
+    let mut mapping = Mapping::new();
+    for reference in &spec.every_employee {
+        mapping.every_employee.extend(resolve(None, reference)?);
+    }
+    for (hr_group, references) in &spec.groups {
+        let mut ids = Vec::new();
+        for reference in references {
+            ids.extend(resolve(Some(hr_group), reference)?);
+        }
+        mapping.map(hr_group, ids).map_err(|_| RunError::BlankHrGroup)?;
+    }
+    Ok(ResolvedMapping { mapping, broken, held })
+}
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Plan only: no Akiles writes, no store writes.
+    pub dry_run: bool,
+    /// Employees applied at once.
+    pub concurrency: usize,
+    /// The calendar day used for start and end dates.
+    pub today: Date,
+}
+
+/// Told about progress as employees finish.
+pub trait Progress: Sync {
+    /// The run will handle `total` employees.
+    fn start(&self, total: usize);
+    /// One employee is done.
+    fn done(&self, report: &EmployeeReport);
+}
+
+/// A [`Progress`] that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _total: usize) {}
+    fn done(&self, _report: &EmployeeReport) {}
+}
+
+/// What a run did. Ids and counts only.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run: Option<RunId>,
+    pub dry_run: bool,
+    pub employees: Vec<EmployeeReport>,
+    pub broken_mappings: Vec<BrokenMapping>,
+    /// Set when the run refused to act on a snapshot that looks wrong.
+    pub refused: Option<String>,
+    /// Owned members whose `employee_id` metadata is missing or invalid (left alone).
+    pub unreadable_members: Vec<String>,
+}
+
+impl RunReport {
+    /// Calls planned, per kind.
+    pub fn planned(&self) -> BTreeMap<StepKind, usize> {
+        sum(self.employees.iter().map(|e| &e.planned))
+    }
+
+    /// Calls made successfully, per kind.
+    pub fn applied(&self) -> BTreeMap<StepKind, usize> {
+        sum(self.employees.iter().map(|e| &e.applied))
+    }
+
+    /// Employees per outcome.
+    pub fn outcomes(&self) -> BTreeMap<Outcome, usize> {
+        let mut counts = BTreeMap::new();
+        for employee in &self.employees {
+            *counts.entry(employee.outcome).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Employees whose pass did not fully succeed.
+    pub fn failures(&self) -> impl Iterator<Item = &EmployeeReport> {
+        self.employees.iter().filter(|e| matches!(e.outcome, Outcome::Failed | Outcome::Incomplete))
+    }
+
+    /// True when something needs an admin: failures, broken mappings, or a refusal.
+    pub fn has_problems(&self) -> bool {
+        self.failures().next().is_some() || !self.broken_mappings.is_empty() || self.refused.is_some()
+    }
+}
+
+fn sum<'a>(maps: impl Iterator<Item = &'a BTreeMap<StepKind, usize>>) -> BTreeMap<StepKind, usize> {
+    let mut total = BTreeMap::new();
+    for map in maps {
+        for (kind, n) in map {
+            *total.entry(*kind).or_default() += n;
+        }
+    }
+    total
+}
+
+/// The fixed inputs of a snapshot run.
+#[derive(Clone, Copy)]
+pub struct SnapshotContext<'a> {
+    pub api: &'a dyn Akiles,
+    pub store: &'a dyn Store,
+    pub clock: &'a dyn Clock,
+    pub tenant: &'a str,
+    pub mapping: &'a MappingSpec,
+    pub credentials: CredentialSettings,
+    pub name_max_bytes: usize,
+}
+
+impl std::fmt::Debug for SnapshotContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotContext").field("tenant", &self.tenant).finish_non_exhaustive()
+    }
+}
+
+/// Makes Akiles match a complete snapshot of employees.
+pub async fn sync_snapshot(
+    ctx: SnapshotContext<'_>,
+    employees: Vec<Employee>,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport, RunError> {
+    let groups = ctx.api.member_groups().await.map_err(|source| RunError::Read {
+        what: "member groups",
+        source,
+    })?;
+    let resolved = resolve_mapping(ctx.mapping, &groups)?;
+    for broken in &resolved.broken {
+        warn!(reference = %broken.reference, "Mapping is broken: {broken}");
+    }
+    let policy = Policy {
+        mapping: resolved.mapping.clone(),
+        credentials: ctx.credentials,
+        name_max_bytes: ctx.name_max_bytes,
+    };
+
+    let mut report = RunReport {
+        run: None,
+        dry_run: options.dry_run,
+        employees: Vec::new(),
+        broken_mappings: resolved.broken.clone(),
+        refused: None,
+        unreadable_members: Vec::new(),
+    };
+    if employees.is_empty() {
+        report.refused = Some(
+            "the snapshot holds no employees; it looks like a failed export, so nothing was \
+             changed and no member was deleted"
+                .to_owned(),
+        );
+        warn!("Refused an empty snapshot: no member was deleted");
+        return Ok(report);
+    }
+
+    let members = ctx.api.owned_members().await.map_err(|source| RunError::Read {
+        what: "members",
+        source,
+    })?;
+    let mut observed: BTreeMap<EmployeeId, Vec<Member>> = BTreeMap::new();
+    for member in members {
+        match member_employee_id(&member.metadata).map(EmployeeId::parse) {
+            Some(Ok(id)) => observed.entry(id).or_default().push(member),
+            _ => report.unreadable_members.push(member.id),
+        }
+    }
+
+    if !options.dry_run {
+        report.run = Some(ctx.store.start_run(ctx.tenant, "import").await?);
+        store_snapshot(ctx, &employees).await?;
+    }
+
+    let work = work_list(&employees, &mut observed, &policy, &resolved, options.today);
+    progress.start(work.len());
+    let held = resolved.held.clone();
+    let apply = ApplyContext {
+        api: ctx.api,
+        store: ctx.store,
+        tenant: ctx.tenant,
+        run: report.run,
+        held_groups: &held,
+        clock: ctx.clock,
+    };
+    let reports: Vec<EmployeeReport> = if options.dry_run {
+        work.into_iter().map(|w| dry_run(&w, &held, progress)).collect()
+    } else {
+        futures_util::stream::iter(work)
+            .map(|w| async move {
+                let report =
+                    sync_employee(apply, &w.id, w.desired.as_ref(), w.observed, w.errors).await;
+                progress.done(&report);
+                report
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect()
+            .await
+    };
+    report.employees = reports;
+    report.employees.sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
+
+    if let Some(run) = report.run {
+        let summary = summary_json(&report);
+        ctx.store.finish_run(run, &summary).await?;
+    }
+    info!(
+        employees = report.employees.len(),
+        failed = report.failures().count(),
+        dry_run = options.dry_run,
+        "Sync run finished: {}",
+        summary_line(&report.applied())
+    );
+    Ok(report)
+}
+
+struct Work {
+    id: EmployeeId,
+    desired: Option<DesiredMember>,
+    observed: Vec<Member>,
+    errors: Vec<String>,
+}
+
+fn work_list(
+    employees: &[Employee],
+    observed: &mut BTreeMap<EmployeeId, Vec<Member>>,
+    policy: &Policy,
+    resolved: &ResolvedMapping,
+    today: Date,
+) -> Vec<Work> {
+    let mut work = Vec::with_capacity(employees.len());
+    for employee in employees {
+        let desired = DesiredMember::from_employee(employee, policy, today);
+        let errors = match &desired {
+            Some(_) => broken_for(employee, &resolved.broken),
+            None => Vec::new(),
+        };
+        let observed = observed.remove(&employee.id).unwrap_or_default();
+        work.push(Work { id: employee.id.clone(), desired, observed, errors });
+    }
+    for (id, members) in std::mem::take(observed) {
+        work.push(Work { id, desired: None, observed: members, errors: Vec::new() });
+    }
+    work
+}
+
+fn broken_for(employee: &Employee, broken: &[BrokenMapping]) -> Vec<String> {
+    broken
+        .iter()
+        .filter(|b| match &b.hr_group {
+            None => true,
+            Some(group) => HrGroup::parse(group).is_some_and(|g| employee.groups.contains(&g)),
+        })
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn dry_run(work: &Work, held: &BTreeSet<String>, progress: &dyn Progress) -> EmployeeReport {
+    let plan = plan(&work.id, work.desired.as_ref(), &work.observed, held);
+    let report = EmployeeReport {
+        employee_id: work.id.clone(),
+        outcome: Outcome::Unchanged,
+        planned: plan.counts(),
+        applied: BTreeMap::new(),
+        errors: work.errors.clone(),
+        warnings: work.desired.as_ref().map(|d| d.warnings.clone()).unwrap_or_default(),
+        plan: plan.steps.iter().map(ToString::to_string).collect(),
+    };
+    progress.done(&report);
+    report
+}
+
+async fn store_snapshot(ctx: SnapshotContext<'_>, employees: &[Employee]) -> Result<(), StoreError> {
+    let version = (ctx.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let listed: BTreeSet<&EmployeeId> = employees.iter().map(|e| &e.id).collect();
+    for employee in employees {
+        ctx.store.put_employee(ctx.tenant, employee, version).await?;
+    }
+    for stored in ctx.store.employees(ctx.tenant).await? {
+        if stored.present && !listed.contains(&stored.employee.id) {
+            ctx.store.remove_employee(ctx.tenant, &stored.employee.id, version).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `create member: 1, create association: 2` — counts per kind, zero kinds left out.
+pub fn summary_line(counts: &BTreeMap<StepKind, usize>) -> String {
+    let parts: Vec<String> = StepKind::ALL
+        .iter()
+        .filter_map(|kind| counts.get(kind).filter(|n| **n > 0).map(|n| format!("{}: {n}", kind.label())))
+        .collect();
+    if parts.is_empty() { "no changes".to_owned() } else { parts.join(", ") }
+}
+
+fn summary_json(report: &RunReport) -> serde_json::Value {
+    serde_json::json!({
+        "planned": report.planned(),
+        "applied": report.applied(),
+        "outcomes": report.outcomes(),
+        "broken_mappings": report.broken_mappings,
+        "refused": report.refused,
+    })
+}
