@@ -159,10 +159,18 @@ impl Client {
                     self.inner.token.token_rejected(&token);
                     Duration::ZERO
                 }
-                Retry::AfterBlock(delay) if retries < self.inner.retry.max_retries => {
-                    let delay =
-                        delay.unwrap_or_else(|| backoff_ceiling(&self.inner.retry, retries));
+                Retry::AfterBlock(hint) => {
+                    // The whole organization is throttled, so hold back every call of
+                    // this client, whether or not this one is retried.
+                    let delay = hint.unwrap_or_else(|| backoff_ceiling(&self.inner.retry, retries));
                     self.block_for(delay);
+                    self.inner
+                        .counters
+                        .rate_limited
+                        .fetch_add(1, Ordering::Relaxed);
+                    if retries >= self.inner.retry.max_retries {
+                        return Err(failure.error);
+                    }
                     retries += 1;
                     delay
                 }
@@ -217,12 +225,6 @@ impl Client {
             call.route,
         );
 
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            self.inner
-                .counters
-                .rate_limited
-                .fetch_add(1, Ordering::Relaxed);
-        }
         if status.is_success() {
             return Ok(body.to_vec());
         }

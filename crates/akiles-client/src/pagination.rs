@@ -24,11 +24,14 @@ pub(crate) fn paginate<T>(client: Client, call: Call, page_size: u8) -> ListStre
 where
     T: DeserializeOwned + Send + 'static,
 {
-    let pages = stream::try_unfold(Cursor::First, move |cursor| {
+    // The state is where the next page starts, or why it cannot be fetched: a broken
+    // cursor is reported after the items of the page that carried it.
+    let start: Result<Cursor, ClientError> = Ok(Cursor::First);
+    let pages = stream::try_unfold(start, move |state| {
         let client = client.clone();
         let call = call.clone();
         async move {
-            let previous = match cursor {
+            let previous = match state? {
                 Cursor::Done => return Ok(None),
                 Cursor::First => None,
                 Cursor::Next(cursor) => Some(cursor),
@@ -38,7 +41,7 @@ where
             query.extend(previous.clone().map(|cursor| ("cursor".to_owned(), cursor)));
             let page: Page<T> = client.send(call.with_query(query)).await?;
 
-            let next = next_cursor(&page, previous.as_deref())?;
+            let next = next_cursor(&page, previous.as_deref());
             Ok(Some((page.data, next)))
         }
     });

@@ -102,10 +102,8 @@ impl MemberQuery {
 /// Filters of `GET /member_groups`. The default lists live groups, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemberGroupQuery {
-    /// Free-text search (`q=`).
+    /// Free-text search on the name (`q=`).
     pub q: Option<String>,
-    /// Exact matches on metadata keys (`metadata.<key>=<value>`).
-    pub metadata: Vec<(String, String)>,
     /// Soft-delete filter; `None` leaves the API default.
     pub is_deleted: Option<IsDeleted>,
     /// Page size, clamped to 1..=100; `None` means 100.
@@ -113,8 +111,10 @@ pub struct MemberGroupQuery {
 }
 
 impl MemberGroupQuery {
+    // No metadata filter: Akiles documents `metadata.<key>` only for members, and an
+    // ignored filter would silently return every group.
     pub(crate) fn to_pairs(&self) -> Vec<(String, String)> {
-        let mut pairs = metadata_pairs(&self.metadata);
+        let mut pairs = Vec::new();
         if let Some(q) = &self.q {
             pairs.push(("q".to_owned(), q.clone()));
         }
@@ -219,18 +219,13 @@ mod tests {
     fn member_group_query_sends_search_and_filters() {
         let query = MemberGroupQuery {
             q: Some("Office".to_owned()),
-            metadata: vec![pair("managed_by", "hr-sync")],
             is_deleted: Some(IsDeleted::False),
             limit: None,
         };
 
         assert_eq!(
             query.to_pairs(),
-            vec![
-                pair("metadata.managed_by", "hr-sync"),
-                pair("q", "Office"),
-                pair("is_deleted", "false"),
-            ]
+            vec![pair("q", "Office"), pair("is_deleted", "false")]
         );
     }
 }
