@@ -24,7 +24,10 @@ use crate::ids::IdMinter;
 use crate::seed;
 
 /// The current time. The one place the emulator reads the clock.
-#[expect(clippy::disallowed_methods, reason = "the emulator's one place that reads the OS clock")]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the emulator's one place that reads the OS clock"
+)]
 pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
