@@ -238,8 +238,9 @@ impl Client {
     ) -> Result<reqwest::RequestBuilder, Failure> {
         let url =
             build_url(&self.inner.base_url, &call.path, &call.query).map_err(Failure::stop)?;
-        let bearer = format!("Bearer {}", token.expose_secret());
-        let mut auth = HeaderValue::from_str(&bearer)
+        // Kept in a secret so the temporary copy is wiped when dropped.
+        let bearer = SecretString::from(format!("Bearer {}", token.expose_secret()));
+        let mut auth = HeaderValue::from_str(bearer.expose_secret())
             .map_err(|_| Failure::stop(ClientError::Token(TokenError::Malformed)))?;
         auth.set_sensitive(true);
 
@@ -638,6 +639,21 @@ mod tests {
         let delay = retry_after(&headers, Duration::from_secs(60));
 
         assert_eq!(delay, Some(Duration::from_secs(3)));
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn calls_and_lists_can_move_between_threads() {
+        let token: Arc<dyn TokenSource> = Arc::new(crate::StaticToken::new("k".to_owned()));
+        let client = Client::new(ClientConfig::new(base("http://127.0.0.1:9/v2")), token).unwrap();
+        let member = akiles_types::NewMember::default();
+
+        let create = client.create_member(&member);
+        let list = client.list_members(&crate::MemberQuery::default());
+
+        assert_send(&create);
+        assert_send(&list);
     }
 
     #[test]

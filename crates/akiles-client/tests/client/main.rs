@@ -7,5 +7,6 @@ mod errors;
 mod faults;
 mod groups;
 mod lists;
+mod logs;
 mod members;
 mod support;
