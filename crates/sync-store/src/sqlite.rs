@@ -356,7 +356,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %employee.id, version))]
+    #[instrument(
+        skip_all,
+        fields(tenant = %tenant, employee.id = %employee.id, version = version)
+    )]
     async fn put_employee(
         &self,
         tenant: &str,
@@ -412,7 +415,7 @@ impl Store for SqliteStore {
         Ok(outcome)
     }
 
-    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %id, version))]
+    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %id, version = version))]
     async fn remove_employee(
         &self,
         tenant: &str,
@@ -592,7 +595,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    #[instrument(skip_all, fields(tenant = %tenant, limit))]
+    #[instrument(skip_all, fields(tenant = %tenant, limit = limit))]
     async fn runs(&self, tenant: &str, limit: u32) -> Result<Vec<SyncRun>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         require_tenant(&mut conn, tenant).await?;
@@ -641,7 +644,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %id, limit))]
+    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %id, limit = limit))]
     async fn history(
         &self,
         tenant: &str,
