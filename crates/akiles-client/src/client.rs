@@ -137,8 +137,7 @@ impl Client {
     }
 
     async fn run(&self, call: &Call) -> Result<Vec<u8>, ClientError> {
-        let mut retries = 0u32;
-        let mut token_renewed = false;
+        let mut progress = RetryProgress::default();
         loop {
             self.wait_turn().await;
             let token = self
@@ -152,52 +151,67 @@ impl Client {
                 Ok(body) => return Ok(body),
                 Err(failure) => failure,
             };
-
-            let delay = match failure.retry {
-                Retry::WithNewToken if !token_renewed => {
-                    token_renewed = true;
-                    self.inner.token.token_rejected(&token);
-                    Duration::ZERO
-                }
-                Retry::AfterBlock(hint) => {
-                    // The whole organization is throttled, so hold back every call of
-                    // this client, whether or not this one is retried.
-                    let delay = hint.unwrap_or_else(|| backoff_ceiling(&self.inner.retry, retries));
-                    self.block_for(delay);
-                    self.inner
-                        .counters
-                        .rate_limited
-                        .fetch_add(1, Ordering::Relaxed);
-                    if retries >= self.inner.retry.max_retries {
-                        return Err(failure.error);
-                    }
-                    retries += 1;
-                    delay
-                }
-                Retry::AfterBackoff(hint) if retries < self.inner.retry.max_retries => {
-                    let ceiling = backoff_ceiling(&self.inner.retry, retries);
-                    let delay = hint.unwrap_or_else(|| full_jitter(ceiling));
-                    retries += 1;
-                    self.pause(delay).await;
-                    delay
-                }
-                _ => return Err(failure.error),
+            let Some(wait) = self.plan_retry(failure.retry, &token, &mut progress) else {
+                return Err(failure.error);
             };
 
             self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
-            let delay_ms = millis(delay);
+            let delay_ms = millis(wait.delay());
             let reason = failure.reason;
             warn!(
                 http.method = %call.method,
                 http.route = call.route,
-                retry = retries,
+                retry = progress.retries,
                 delay_ms,
                 reason = %reason,
                 "Retrying {} {} in {delay_ms} ms after {reason}",
                 call.method,
                 call.route,
             );
+            if let Wait::Backoff(delay) = wait {
+                self.pause(delay).await;
+            }
         }
+    }
+
+    /// Decides whether a failed attempt is repeated and how long to wait first;
+    /// `None` means give up.
+    fn plan_retry(
+        &self,
+        retry: Retry,
+        token: &SecretString,
+        progress: &mut RetryProgress,
+    ) -> Option<Wait> {
+        let policy = &self.inner.retry;
+        let budget_left = progress.retries < policy.max_retries;
+        let wait = match retry {
+            Retry::WithNewToken if !progress.token_renewed => {
+                progress.token_renewed = true;
+                self.inner.token.token_rejected(token);
+                return Some(Wait::Now);
+            }
+            Retry::AfterBlock(hint) => {
+                // The whole organization is throttled: hold back every call of this
+                // client, whether or not this one is repeated.
+                let delay = hint.unwrap_or_else(|| backoff_ceiling(policy, progress.retries));
+                self.block_for(delay);
+                self.inner
+                    .counters
+                    .rate_limited
+                    .fetch_add(1, Ordering::Relaxed);
+                Wait::Blocked(delay)
+            }
+            Retry::AfterBackoff(hint) => {
+                let ceiling = backoff_ceiling(policy, progress.retries);
+                Wait::Backoff(hint.unwrap_or_else(|| full_jitter(ceiling)))
+            }
+            Retry::WithNewToken | Retry::No => return None,
+        };
+        if !budget_left {
+            return None;
+        }
+        progress.retries += 1;
+        Some(wait)
     }
 
     /// One HTTP exchange, classified.
@@ -426,6 +440,36 @@ impl Failure {
     }
 }
 
+/// What a call has used up of its retries.
+#[derive(Debug, Default)]
+struct RetryProgress {
+    /// Retries after 429, 5xx, timeouts and transport errors so far.
+    retries: u32,
+    /// Whether the one retry with a fresh token after a 401 was used.
+    token_renewed: bool,
+}
+
+/// How a retry waits.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// Straight away (a fresh token after 401).
+    Now,
+    /// Until the client-wide 429 block passes; `wait_turn` does the waiting.
+    Blocked(Duration),
+    /// This call sleeps for the backoff.
+    Backoff(Duration),
+}
+
+impl Wait {
+    fn delay(self) -> Duration {
+        match self {
+            Wait::Now => Duration::ZERO,
+            Wait::Blocked(delay) | Wait::Backoff(delay) => delay,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
 enum Retry {
     No,
     /// 401: ask the token source for a new token and try once more.
