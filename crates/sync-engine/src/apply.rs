@@ -41,7 +41,9 @@ pub struct ApplyContext<'a> {
 
 impl std::fmt::Debug for ApplyContext<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApplyContext").field("tenant", &self.tenant).finish_non_exhaustive()
+        f.debug_struct("ApplyContext")
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
     }
 }
 
@@ -135,12 +137,16 @@ pub async fn sync_employee(
                 match ctx.api.owned_members_of(id.as_str()).await {
                     Ok(members) => observed = members,
                     Err(lookup) => {
-                        report.errors.push(format!("looking the member up again failed: {lookup}"));
+                        report
+                            .errors
+                            .push(format!("looking the member up again failed: {lookup}"));
                         break;
                     }
                 }
             }
-            Err(error) => report.errors.push(format!("gave up after {attempt} passes: {error}")),
+            Err(error) => report
+                .errors
+                .push(format!("gave up after {attempt} passes: {error}")),
         }
     }
 
@@ -176,7 +182,13 @@ async fn execute(
             Ok(()) => "ok".to_owned(),
             Err(StepError::Unsure(e) | StepError::Failed(e)) => e.to_string(),
         };
-        record(ctx, &plan.employee_id, "call", json!({ "step": step, "result": status })).await;
+        record(
+            ctx,
+            &plan.employee_id,
+            "call",
+            json!({ "step": step, "result": status }),
+        )
+        .await;
 
         match result {
             Ok(()) => {
@@ -208,8 +220,12 @@ async fn run_step(
             debug!(member.id = %member.id, "Created member {}", member.id);
             link.member_id = Some(member.id);
         }
-        Step::UpdateMember { member_id, patch, .. } => {
-            api.update_member(member_id, patch).await.map_err(classify)?;
+        Step::UpdateMember {
+            member_id, patch, ..
+        } => {
+            api.update_member(member_id, patch)
+                .await
+                .map_err(classify)?;
         }
         Step::DeleteMember { member_id, .. } => {
             gone_is_fine(api.delete_member(member_id).await)?;
@@ -220,10 +236,18 @@ async fn run_step(
         }
         Step::CreateAssociation { member_group_id } => {
             let body = bodies::association(member_group_id);
-            let created = api.create_association(member_id, &body).await.map_err(classify)?;
-            link.owned.associations.insert(member_group_id.clone(), created.id);
+            let created = api
+                .create_association(member_id, &body)
+                .await
+                .map_err(classify)?;
+            link.owned
+                .associations
+                .insert(member_group_id.clone(), created.id);
         }
-        Step::DeleteAssociation { association_id, member_group_id } => {
+        Step::DeleteAssociation {
+            association_id,
+            member_group_id,
+        } => {
             gone_is_fine(api.delete_association(member_id, association_id).await)?;
             link.owned.associations.remove(member_group_id);
         }
@@ -244,7 +268,9 @@ async fn run_step(
             link.owned.pins.retain(|id| id != pin_id);
         }
         Step::CreateMagicLink => {
-            let created = api.create_magic_link(member_id, &bodies::magic_link()).await;
+            let created = api
+                .create_magic_link(member_id, &bodies::magic_link())
+                .await;
             link.owned.magic_links.push(created.map_err(classify)?.id);
         }
         Step::DeleteMagicLink { magic_link_id } => {
@@ -264,7 +290,11 @@ async fn run_step(
 }
 
 fn classify(error: ClientError) -> StepError {
-    if error.may_have_applied() { StepError::Unsure(error) } else { StepError::Failed(error) }
+    if error.may_have_applied() {
+        StepError::Unsure(error)
+    } else {
+        StepError::Failed(error)
+    }
 }
 
 /// A delete of something already gone has reached its goal.
@@ -283,13 +313,21 @@ struct LinkState {
 }
 
 impl LinkState {
-    fn from_observed(employee_id: &EmployeeId, member_id: Option<String>, observed: &[Member]) -> Self {
+    fn from_observed(
+        employee_id: &EmployeeId,
+        member_id: Option<String>,
+        observed: &[Member],
+    ) -> Self {
         let owned = observed
             .iter()
             .find(|m| Some(&m.id) == member_id.as_ref())
             .map(owned_objects)
             .unwrap_or_default();
-        Self { employee_id: employee_id.clone(), member_id, owned }
+        Self {
+            employee_id: employee_id.clone(),
+            member_id,
+            owned,
+        }
     }
 }
 
@@ -299,23 +337,36 @@ pub fn owned_objects(member: &Member) -> OwnedObjects {
         items.iter().flatten().filter_map(keep).cloned().collect()
     }
     let mut owned = OwnedObjects {
-        emails: ids(&member.emails, |e| (!e.is_deleted && is_owned(&e.metadata)).then_some(&e.id)),
-        pins: ids(&member.pins, |p| (!p.is_deleted && is_owned(&p.metadata)).then_some(&p.id)),
+        emails: ids(&member.emails, |e| {
+            (!e.is_deleted && is_owned(&e.metadata)).then_some(&e.id)
+        }),
+        pins: ids(&member.pins, |p| {
+            (!p.is_deleted && is_owned(&p.metadata)).then_some(&p.id)
+        }),
         magic_links: ids(&member.magic_links, |l| {
             (!l.is_deleted && is_owned(&l.metadata)).then_some(&l.id)
         }),
-        cards: ids(&member.cards, |c| (!c.is_deleted && is_owned(&c.metadata)).then_some(&c.id)),
+        cards: ids(&member.cards, |c| {
+            (!c.is_deleted && is_owned(&c.metadata)).then_some(&c.id)
+        }),
         ..OwnedObjects::default()
     };
     for assoc in member.group_associations.iter().flatten() {
         if !assoc.is_deleted && is_owned(&assoc.metadata) {
-            owned.associations.insert(assoc.member_group_id.clone(), assoc.id.clone());
+            owned
+                .associations
+                .insert(assoc.member_group_id.clone(), assoc.id.clone());
         }
     }
     owned
 }
 
-async fn save_link(ctx: ApplyContext<'_>, link: &LinkState, state: SyncState, error: Option<String>) {
+async fn save_link(
+    ctx: ApplyContext<'_>,
+    link: &LinkState,
+    state: SyncState,
+    error: Option<String>,
+) {
     let record = MemberLink {
         employee_id: link.employee_id.clone(),
         member_id: link.member_id.clone(),
@@ -330,8 +381,15 @@ async fn save_link(ctx: ApplyContext<'_>, link: &LinkState, state: SyncState, er
 }
 
 async fn record(ctx: ApplyContext<'_>, id: &EmployeeId, kind: &str, detail: serde_json::Value) {
-    let entry = HistoryEntry { kind: kind.to_owned(), detail };
-    if let Err(e) = ctx.store.append_history(ctx.tenant, id, ctx.run, &entry).await {
+    let entry = HistoryEntry {
+        kind: kind.to_owned(),
+        detail,
+    };
+    if let Err(e) = ctx
+        .store
+        .append_history(ctx.tenant, id, ctx.run, &entry)
+        .await
+    {
         warn!(employee.id = %id, error = %e, "Could not record history for employee {id}");
     }
 }
@@ -353,7 +411,10 @@ async fn finish(ctx: ApplyContext<'_>, link: &LinkState, report: &EmployeeReport
         }
     };
     let same = stored.is_some_and(|s| {
-        s.member_id == link.member_id && s.owned == link.owned && s.state == state && s.last_error == error
+        s.member_id == link.member_id
+            && s.owned == link.owned
+            && s.state == state
+            && s.last_error == error
     });
     if !same {
         save_link(ctx, link, state, error).await;

@@ -14,7 +14,9 @@ use crate::ownership::{EMPLOYEE_ID_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 fn owned_query(employee_id: Option<&str>) -> MemberQuery {
     let mut query = MemberQuery::by_metadata(MANAGED_BY_KEY, MANAGED_BY_VALUE);
     if let Some(id) = employee_id {
-        query.metadata.push((EMPLOYEE_ID_KEY.to_owned(), id.to_owned()));
+        query
+            .metadata
+            .push((EMPLOYEE_ID_KEY.to_owned(), id.to_owned()));
     }
     query.is_deleted = Some(IsDeleted::False);
     query.expand = MemberExpand::ALL.to_vec();
@@ -55,7 +57,8 @@ async fn owned(client: &Client, employee_id: Option<&str>) -> Result<Vec<Member>
 #[async_trait]
 impl Akiles for Client {
     async fn member_groups(&self) -> Result<Vec<MemberGroup>, ClientError> {
-        self.list_member_groups_all(&MemberGroupQuery::default()).await
+        self.list_member_groups_all(&MemberGroupQuery::default())
+            .await
     }
 
     async fn owned_members(&self) -> Result<Vec<Member>, ClientError> {
@@ -108,7 +111,9 @@ impl Akiles for Client {
         body: &NewMemberPin,
     ) -> Result<String, ClientError> {
         // The revealed digits are dropped right here: they are never stored or logged.
-        self.create_member_pin(member_id, body).await.map(|pin| pin.id)
+        self.create_member_pin(member_id, body)
+            .await
+            .map(|pin| pin.id)
     }
 
     async fn delete_pin(&self, member_id: &str, id: &str) -> Result<(), ClientError> {

@@ -85,7 +85,12 @@ pub struct AkilesConfig {
 
 impl Default for AkilesConfig {
     fn default() -> Self {
-        Self { url: None, token: None, rate_per_second: default_rate(), timeout_secs: default_timeout() }
+        Self {
+            url: None,
+            token: None,
+            rate_per_second: default_rate(),
+            timeout_secs: default_timeout(),
+        }
     }
 }
 
@@ -111,7 +116,10 @@ pub struct SyncConfig {
 
 impl Default for SyncConfig {
     fn default() -> Self {
-        Self { member_name_max_bytes: default_name_max(), concurrency: default_concurrency() }
+        Self {
+            member_name_max_bytes: default_name_max(),
+            concurrency: default_concurrency(),
+        }
     }
 }
 
@@ -151,7 +159,10 @@ impl Config {
         if config.akiles.timeout_secs == 0 {
             return Err("akiles.timeout_secs must be at least 1".to_owned());
         }
-        if !config.tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        if !config
+            .tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             || config.tenant.is_empty()
         {
             return Err("tenant must be letters, digits, - or _".to_owned());

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use akiles_types::{Metadata, Timestamp};
 use hr_domain::{
-    CardCredential, CardKind, CredentialSettings, Email, Employee, EmployeeId, Mapping,
-    PinLength, truncate_utf8,
+    CardCredential, CardKind, CredentialSettings, Email, Employee, EmployeeId, Mapping, PinLength,
+    truncate_utf8,
 };
 use time::{Date, Time};
 
@@ -33,7 +33,10 @@ pub enum Warning {
     /// The member name was cut to fit the cap.
     NameTruncated { max_bytes: usize },
     /// Optional metadata keys were dropped or shortened to stay within 1024 bytes.
-    MetadataTrimmed { dropped: Vec<String>, shortened: Vec<String> },
+    MetadataTrimmed {
+        dropped: Vec<String>,
+        shortened: Vec<String>,
+    },
     /// HR groups with no mapping (they grant nothing).
     UnmappedGroups(Vec<String>),
 }
@@ -86,9 +89,13 @@ impl DesiredMember {
         let mut warnings = Vec::new();
 
         let full_name = employee.name.as_str();
-        let name = truncate_utf8(full_name, policy.name_max_bytes).trim_end().to_owned();
+        let name = truncate_utf8(full_name, policy.name_max_bytes)
+            .trim_end()
+            .to_owned();
         if name.len() < full_name.len() {
-            warnings.push(Warning::NameTruncated { max_bytes: policy.name_max_bytes });
+            warnings.push(Warning::NameTruncated {
+                max_bytes: policy.name_max_bytes,
+            });
         }
 
         let (metadata, trimmed) = member_metadata(employee);
@@ -105,7 +112,10 @@ impl DesiredMember {
             employee_id: employee.id.clone(),
             name,
             starts_at: employee.start_date.map(start_of_day),
-            ends_at: employee.end_date.and_then(|d| d.next_day()).map(start_of_day),
+            ends_at: employee
+                .end_date
+                .and_then(|d| d.next_day())
+                .map(start_of_day),
             metadata,
             groups,
             email: employee.email.clone().filter(|_| creds.email),
@@ -225,8 +235,9 @@ mod tests {
 
     #[test]
     fn dates_become_an_inclusive_utc_window() {
-        let desired = DesiredMember::from_employee(&employee("E-1"), &policy(), date!(2026 - 01 - 01))
-            .unwrap();
+        let desired =
+            DesiredMember::from_employee(&employee("E-1"), &policy(), date!(2026 - 01 - 01))
+                .unwrap();
 
         assert_eq!(desired.starts_at, Some(datetime!(2026-05-04 0:00 UTC)));
         assert_eq!(desired.ends_at, Some(datetime!(2026-07-01 0:00 UTC)));
@@ -240,10 +251,13 @@ mod tests {
         let desired = DesiredMember::from_employee(&e, &policy(), date!(2026 - 01 - 01)).unwrap();
 
         assert_eq!(desired.name, "a".repeat(63));
-        assert_eq!(desired.warnings, vec![
-            Warning::NameTruncated { max_bytes: 64 },
-            Warning::UnmappedGroups(vec!["Lab".into()])
-        ]);
+        assert_eq!(
+            desired.warnings,
+            vec![
+                Warning::NameTruncated { max_bytes: 64 },
+                Warning::UnmappedGroups(vec!["Lab".into()])
+            ]
+        );
     }
 
     #[test]
@@ -265,6 +279,7 @@ mod tests {
         e.attributes = vec![
             ("department".into(), "d".repeat(300)),
             ("job_title".into(), "j".repeat(600)),
+            ("office".into(), "o".repeat(200)),
             ("cost_center".into(), "CC-4410".into()),
             ("manager_email".into(), "boss@example.com".into()),
         ];
@@ -275,15 +290,20 @@ mod tests {
         assert_eq!(metadata["employee_id"], "E-1009");
         assert_eq!(metadata["managed_by"], "akiles-hr-sync");
         assert_eq!(metadata["department"].len(), 300);
-        assert!(metadata["job_title"].len() < 600);
+        assert_eq!(metadata["job_title"].len(), 600);
+        assert!(metadata["office"].len() < 200);
         assert_eq!(
             warning,
             Some(Warning::MetadataTrimmed {
                 dropped: vec!["cost_center".into(), "manager_email".into()],
-                shortened: vec!["job_title".into()],
+                shortened: vec!["office".into()],
             })
         );
-        assert_eq!(member_metadata(&e).0, metadata, "a second run gives the same metadata");
+        assert_eq!(
+            member_metadata(&e).0,
+            metadata,
+            "a second run gives the same metadata"
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub const CARD_KEY: &str = "card";
 
 /// True when the object was created by this sync.
 pub fn is_owned(metadata: &Metadata) -> bool {
-    metadata.get(MANAGED_BY_KEY).is_some_and(|v| v == MANAGED_BY_VALUE)
+    metadata
+        .get(MANAGED_BY_KEY)
+        .is_some_and(|v| v == MANAGED_BY_VALUE)
 }
 
 /// The metadata every owned sub-object (association, credential) is created with.

@@ -169,7 +169,9 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = self.kind().label();
         match self {
-            Step::UpdateMember { member_id, fields, .. } => {
+            Step::UpdateMember {
+                member_id, fields, ..
+            } => {
                 write!(f, "{label} {member_id} ({})", fields.join(", "))
             }
             Step::DeleteMember { member_id, reason } => {
@@ -180,7 +182,10 @@ impl fmt::Display for Step {
                 write!(f, "{label} {member_id} ({why})")
             }
             Step::CreateAssociation { member_group_id } => write!(f, "{label} {member_group_id}"),
-            Step::DeleteAssociation { association_id, member_group_id } => {
+            Step::DeleteAssociation {
+                association_id,
+                member_group_id,
+            } => {
                 write!(f, "{label} {association_id} ({member_group_id})")
             }
             Step::CreatePin { length } => write!(f, "{label} ({length} digits)"),
@@ -237,15 +242,26 @@ pub fn plan(
         .iter()
         .filter(|m| !m.is_deleted && member_employee_id(&m.metadata) == Some(employee_id.as_str()))
         .collect();
-    owned.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+    owned.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
 
     let mut steps = Vec::new();
     let Some(desired) = desired else {
         for member in owned {
             let member_id = member.id.clone();
-            steps.push(Step::DeleteMember { member_id, reason: DeleteReason::NoAccess });
+            steps.push(Step::DeleteMember {
+                member_id,
+                reason: DeleteReason::NoAccess,
+            });
         }
-        return Plan { employee_id: employee_id.clone(), member_id: None, steps };
+        return Plan {
+            employee_id: employee_id.clone(),
+            member_id: None,
+            steps,
+        };
     };
 
     let (keep, duplicates) = match owned.split_first() {
@@ -254,7 +270,10 @@ pub fn plan(
     };
     for member in duplicates {
         let member_id = member.id.clone();
-        steps.push(Step::DeleteMember { member_id, reason: DeleteReason::Duplicate });
+        steps.push(Step::DeleteMember {
+            member_id,
+            reason: DeleteReason::Duplicate,
+        });
     }
 
     let empty = empty_member();
@@ -264,7 +283,9 @@ pub fn plan(
             member
         }
         None => {
-            steps.push(Step::CreateMember { body: new_member(desired) });
+            steps.push(Step::CreateMember {
+                body: new_member(desired),
+            });
             &empty
         }
     };
@@ -275,7 +296,11 @@ pub fn plan(
     plan_magic_links(member, desired, &mut steps);
     plan_cards(member, desired, &mut steps);
 
-    Plan { employee_id: employee_id.clone(), member_id: keep.map(|m| m.id.clone()), steps }
+    Plan {
+        employee_id: employee_id.clone(),
+        member_id: keep.map(|m| m.id.clone()),
+        steps,
+    }
 }
 
 fn empty_member() -> Member {
@@ -332,7 +357,11 @@ fn update_member(member: &Member, desired: &DesiredMember) -> Option<Step> {
         patch.metadata = Some(changed);
         fields.push("metadata");
     }
-    (!fields.is_empty()).then(|| Step::UpdateMember { member_id: member.id.clone(), fields, patch })
+    (!fields.is_empty()).then(|| Step::UpdateMember {
+        member_id: member.id.clone(),
+        fields,
+        patch,
+    })
 }
 
 fn live<'a, T>(items: &'a Option<Vec<T>>, deleted: fn(&T) -> bool) -> impl Iterator<Item = &'a T> {
@@ -345,7 +374,9 @@ fn plan_associations(
     held: &BTreeSet<String>,
     steps: &mut Vec<Step>,
 ) {
-    let live_assocs = live(&member.group_associations, |a: &GroupAssociation| a.is_deleted);
+    let live_assocs = live(&member.group_associations, |a: &GroupAssociation| {
+        a.is_deleted
+    });
     let mut kept = BTreeSet::new();
     let mut deletes = Vec::new();
     for assoc in live_assocs.filter(|a| is_owned(&a.metadata)) {
@@ -361,8 +392,14 @@ fn plan_associations(
             });
         }
     }
-    for group in desired.groups.iter().filter(|g| !held.contains(*g) && !kept.contains(*g)) {
-        steps.push(Step::CreateAssociation { member_group_id: group.clone() });
+    for group in desired
+        .groups
+        .iter()
+        .filter(|g| !held.contains(*g) && !kept.contains(*g))
+    {
+        steps.push(Step::CreateAssociation {
+            member_group_id: group.clone(),
+        });
     }
     steps.extend(deletes);
 }
@@ -372,11 +409,15 @@ fn plan_email(member: &Member, desired: &DesiredMember, steps: &mut Vec<Step>) {
     let wanted = desired.email.as_ref();
     let satisfied = wanted.is_some_and(|w| emails.iter().any(|e| w.same_address(&e.email)));
     if let (Some(email), false) = (wanted, satisfied) {
-        steps.push(Step::CreateEmail { email: email.as_str().to_owned() });
+        steps.push(Step::CreateEmail {
+            email: email.as_str().to_owned(),
+        });
     }
     for email in emails.iter().filter(|e| is_owned(&e.metadata)) {
         if wanted.is_none_or(|w| !w.same_address(&email.email)) {
-            steps.push(Step::DeleteEmail { email_id: email.id.clone() });
+            steps.push(Step::DeleteEmail {
+                email_id: email.id.clone(),
+            });
         }
     }
 }
@@ -400,7 +441,9 @@ fn plan_pins(member: &Member, desired: &DesiredMember, steps: &mut Vec<Step>) {
         .map(|p| p.id.as_str());
     let (create, delete) = one_owned(owned, desired.pin.is_some());
     if let (true, Some(length)) = (create, desired.pin) {
-        steps.push(Step::CreatePin { length: length.get() });
+        steps.push(Step::CreatePin {
+            length: length.get(),
+        });
     }
     steps.extend(delete.into_iter().map(|pin_id| Step::DeletePin { pin_id }));
 }
@@ -413,17 +456,25 @@ fn plan_magic_links(member: &Member, desired: &DesiredMember, steps: &mut Vec<St
     if create {
         steps.push(Step::CreateMagicLink);
     }
-    steps.extend(delete.into_iter().map(|magic_link_id| Step::DeleteMagicLink { magic_link_id }));
+    steps.extend(
+        delete
+            .into_iter()
+            .map(|magic_link_id| Step::DeleteMagicLink { magic_link_id }),
+    );
 }
 
 fn plan_cards(member: &Member, desired: &DesiredMember, steps: &mut Vec<Step>) {
     let marker = desired.card.as_ref().map(card_marker);
-    let owned = live(&member.cards, |c: &MemberCard| c.is_deleted).filter(|c| is_owned(&c.metadata));
+    let owned =
+        live(&member.cards, |c: &MemberCard| c.is_deleted).filter(|c| is_owned(&c.metadata));
     let (matching, other): (Vec<&MemberCard>, Vec<&MemberCard>) =
         owned.partition(|c| marker.is_some() && c.metadata.get(CARD_KEY) == marker.as_ref());
 
     if let (Some(card), true) = (&desired.card, matching.is_empty()) {
-        let mut body = NewMemberCard { metadata: owned_marker(), ..NewMemberCard::default() };
+        let mut body = NewMemberCard {
+            metadata: owned_marker(),
+            ..NewMemberCard::default()
+        };
         body.metadata.insert(CARD_KEY.to_owned(), card_marker(card));
         match card.kind {
             CardKind::Uid => body.uid = Some(card.value.clone()),
@@ -432,7 +483,9 @@ fn plan_cards(member: &Member, desired: &DesiredMember, steps: &mut Vec<Step>) {
         steps.push(Step::CreateCard { card: body });
     }
     let extra = matching.iter().skip(1).chain(other.iter());
-    steps.extend(extra.map(|c| Step::DeleteCard { card_id: c.id.clone() }));
+    steps.extend(extra.map(|c| Step::DeleteCard {
+        card_id: c.id.clone(),
+    }));
 }
 
 /// Request bodies for the create steps, with the ownership marker.
@@ -451,16 +504,25 @@ pub mod bodies {
 
     /// `POST …/emails`.
     pub fn email(address: &str) -> NewMemberEmail {
-        NewMemberEmail { email: address.to_owned(), metadata: owned_marker() }
+        NewMemberEmail {
+            email: address.to_owned(),
+            metadata: owned_marker(),
+        }
     }
 
     /// `POST …/pins`, letting Akiles generate the digits.
     pub fn pin(length: u8) -> NewMemberPin {
-        NewMemberPin { length: Some(i32::from(length)), pin: None, metadata: owned_marker() }
+        NewMemberPin {
+            length: Some(i32::from(length)),
+            pin: None,
+            metadata: owned_marker(),
+        }
     }
 
     /// `POST …/magic_links`.
     pub fn magic_link() -> NewMemberMagicLink {
-        NewMemberMagicLink { metadata: owned_marker() }
+        NewMemberMagicLink {
+            metadata: owned_marker(),
+        }
     }
 }

@@ -47,7 +47,11 @@ pub struct BrokenMapping {
 impl std::fmt::Display for BrokenMapping {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let from = self.hr_group.as_deref().unwrap_or("every employee");
-        write!(f, "{from} → {:?}: no such member group in Akiles", self.reference)
+        write!(
+            f,
+            "{from} → {:?}: no such member group in Akiles",
+            self.reference
+        )
     }
 }
 
@@ -85,24 +89,31 @@ pub fn resolve_mapping(
     let live: Vec<&MemberGroup> = groups.iter().filter(|g| !g.is_deleted).collect();
     let mut broken = Vec::new();
     let mut held = BTreeSet::new();
-    let mut resolve = |hr_group: Option<&str>, reference: &str| -> Result<Option<String>, RunError> {
-        if let Some(group) = live.iter().find(|g| g.id == reference) {
-            return Ok(Some(group.id.clone()));
-        }
-        let by_name: Vec<_> = live.iter().filter(|g| g.name == reference).collect();
-        match by_name.as_slice() {
-            [group] => Ok(Some(group.id.clone())),
-            [] => {
-                if reference.starts_with("mg_") {
-                    held.insert(reference.to_owned());
-                }
-                let hr_group = hr_group.map(str::to_owned);
-                broken.push(BrokenMapping { hr_group, reference: reference.to_owned() });
-                Ok(None)
+    let mut resolve =
+        |hr_group: Option<&str>, reference: &str| -> Result<Option<String>, RunError> {
+            if let Some(group) = live.iter().find(|g| g.id == reference) {
+                return Ok(Some(group.id.clone()));
             }
-            many => Err(RunError::AmbiguousGroup { name: reference.to_owned(), count: many.len() }),
-        }
-    };
+            let by_name: Vec<_> = live.iter().filter(|g| g.name == reference).collect();
+            match by_name.as_slice() {
+                [group] => Ok(Some(group.id.clone())),
+                [] => {
+                    if reference.starts_with("mg_") {
+                        held.insert(reference.to_owned());
+                    }
+                    let hr_group = hr_group.map(str::to_owned);
+                    broken.push(BrokenMapping {
+                        hr_group,
+                        reference: reference.to_owned(),
+                    });
+                    Ok(None)
+                }
+                many => Err(RunError::AmbiguousGroup {
+                    name: reference.to_owned(),
+                    count: many.len(),
+                }),
+            }
+        };
 
     let mut mapping = Mapping::new();
     for reference in &spec.every_employee {
@@ -113,9 +124,15 @@ pub fn resolve_mapping(
         for reference in references {
             ids.extend(resolve(Some(hr_group), reference)?);
         }
-        mapping.map(hr_group, ids).map_err(|_| RunError::BlankHrGroup)?;
+        mapping
+            .map(hr_group, ids)
+            .map_err(|_| RunError::BlankHrGroup)?;
     }
-    Ok(ResolvedMapping { mapping, broken, held })
+    Ok(ResolvedMapping {
+        mapping,
+        broken,
+        held,
+    })
 }
 
 /// Options of one run.
@@ -181,12 +198,16 @@ impl RunReport {
 
     /// Employees whose pass did not fully succeed.
     pub fn failures(&self) -> impl Iterator<Item = &EmployeeReport> {
-        self.employees.iter().filter(|e| matches!(e.outcome, Outcome::Failed | Outcome::Incomplete))
+        self.employees
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::Failed | Outcome::Incomplete))
     }
 
     /// True when something needs an admin: failures, broken mappings, or a refusal.
     pub fn has_problems(&self) -> bool {
-        self.failures().next().is_some() || !self.broken_mappings.is_empty() || self.refused.is_some()
+        self.failures().next().is_some()
+            || !self.broken_mappings.is_empty()
+            || self.refused.is_some()
     }
 }
 
@@ -214,7 +235,9 @@ pub struct SnapshotContext<'a> {
 
 impl std::fmt::Debug for SnapshotContext<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SnapshotContext").field("tenant", &self.tenant).finish_non_exhaustive()
+        f.debug_struct("SnapshotContext")
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
     }
 }
 
@@ -225,10 +248,14 @@ pub async fn sync_snapshot(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport, RunError> {
-    let groups = ctx.api.member_groups().await.map_err(|source| RunError::Read {
-        what: "member groups",
-        source,
-    })?;
+    let groups = ctx
+        .api
+        .member_groups()
+        .await
+        .map_err(|source| RunError::Read {
+            what: "member groups",
+            source,
+        })?;
     let resolved = resolve_mapping(ctx.mapping, &groups)?;
     for broken in &resolved.broken {
         warn!(reference = %broken.reference, "Mapping is broken: {broken}");
@@ -257,10 +284,14 @@ pub async fn sync_snapshot(
         return Ok(report);
     }
 
-    let members = ctx.api.owned_members().await.map_err(|source| RunError::Read {
-        what: "members",
-        source,
-    })?;
+    let members = ctx
+        .api
+        .owned_members()
+        .await
+        .map_err(|source| RunError::Read {
+            what: "members",
+            source,
+        })?;
     let mut observed: BTreeMap<EmployeeId, Vec<Member>> = BTreeMap::new();
     for member in members {
         match member_employee_id(&member.metadata).map(EmployeeId::parse) {
@@ -286,7 +317,9 @@ pub async fn sync_snapshot(
         clock: ctx.clock,
     };
     let reports: Vec<EmployeeReport> = if options.dry_run {
-        work.into_iter().map(|w| dry_run(&w, &held, progress)).collect()
+        work.into_iter()
+            .map(|w| dry_run(&w, &held, progress))
+            .collect()
     } else {
         futures_util::stream::iter(work)
             .map(|w| async move {
@@ -300,19 +333,28 @@ pub async fn sync_snapshot(
             .await
     };
     report.employees = reports;
-    report.employees.sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
+    report
+        .employees
+        .sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
 
     if let Some(run) = report.run {
         let summary = summary_json(&report);
         ctx.store.finish_run(run, &summary).await?;
     }
-    info!(
-        employees = report.employees.len(),
-        failed = report.failures().count(),
-        dry_run = options.dry_run,
-        "Sync run finished: {}",
-        summary_line(&report.applied())
-    );
+    if options.dry_run {
+        let planned = summary_line(&report.planned());
+        info!(
+            employees = report.employees.len(),
+            "Planned sync run: {planned}"
+        );
+    } else {
+        let applied = summary_line(&report.applied());
+        let failed = report.failures().count();
+        info!(
+            employees = report.employees.len(),
+            failed, "Sync run finished: {applied}"
+        );
+    }
     Ok(report)
 }
 
@@ -338,10 +380,20 @@ fn work_list(
             None => Vec::new(),
         };
         let observed = observed.remove(&employee.id).unwrap_or_default();
-        work.push(Work { id: employee.id.clone(), desired, observed, errors });
+        work.push(Work {
+            id: employee.id.clone(),
+            desired,
+            observed,
+            errors,
+        });
     }
     for (id, members) in std::mem::take(observed) {
-        work.push(Work { id, desired: None, observed: members, errors: Vec::new() });
+        work.push(Work {
+            id,
+            desired: None,
+            observed: members,
+            errors: Vec::new(),
+        });
     }
     work
 }
@@ -365,22 +417,33 @@ fn dry_run(work: &Work, held: &BTreeSet<String>, progress: &dyn Progress) -> Emp
         planned: plan.counts(),
         applied: BTreeMap::new(),
         errors: work.errors.clone(),
-        warnings: work.desired.as_ref().map(|d| d.warnings.clone()).unwrap_or_default(),
+        warnings: work
+            .desired
+            .as_ref()
+            .map(|d| d.warnings.clone())
+            .unwrap_or_default(),
         plan: plan.steps.iter().map(ToString::to_string).collect(),
     };
     progress.done(&report);
     report
 }
 
-async fn store_snapshot(ctx: SnapshotContext<'_>, employees: &[Employee]) -> Result<(), StoreError> {
+async fn store_snapshot(
+    ctx: SnapshotContext<'_>,
+    employees: &[Employee],
+) -> Result<(), StoreError> {
     let version = (ctx.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
     let listed: BTreeSet<&EmployeeId> = employees.iter().map(|e| &e.id).collect();
     for employee in employees {
-        ctx.store.put_employee(ctx.tenant, employee, version).await?;
+        ctx.store
+            .put_employee(ctx.tenant, employee, version)
+            .await?;
     }
     for stored in ctx.store.employees(ctx.tenant).await? {
         if stored.present && !listed.contains(&stored.employee.id) {
-            ctx.store.remove_employee(ctx.tenant, &stored.employee.id, version).await?;
+            ctx.store
+                .remove_employee(ctx.tenant, &stored.employee.id, version)
+                .await?;
         }
     }
     Ok(())
@@ -390,9 +453,18 @@ async fn store_snapshot(ctx: SnapshotContext<'_>, employees: &[Employee]) -> Res
 pub fn summary_line(counts: &BTreeMap<StepKind, usize>) -> String {
     let parts: Vec<String> = StepKind::ALL
         .iter()
-        .filter_map(|kind| counts.get(kind).filter(|n| **n > 0).map(|n| format!("{}: {n}", kind.label())))
+        .filter_map(|kind| {
+            counts
+                .get(kind)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{}: {n}", kind.label()))
+        })
         .collect();
-    if parts.is_empty() { "no changes".to_owned() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "no changes".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn summary_json(report: &RunReport) -> serde_json::Value {

@@ -187,7 +187,11 @@ pub enum SourceError {
 }
 
 fn list(errors: &[RowError]) -> String {
-    errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Reads and validates a whole export.
@@ -198,7 +202,11 @@ pub fn read_file(path: &Path, spec: &SourceSpec) -> Result<Vec<Employee>, Source
     })?;
     let format = match spec.format {
         Some(format) => format,
-        None => match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+        None => match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
             Some(ext) if ext == "csv" || ext == "txt" => Format::Csv,
             Some(ext) if ext == "json" => Format::Json,
             _ => return Err(SourceError::UnknownFormat(path.display().to_string())),
@@ -235,13 +243,18 @@ pub fn read_bytes(
                     employees.push(employee);
                 }
             },
-            Err(problems) => {
-                errors.extend(problems.into_iter().map(|message| RowError { at: row.at, message }))
-            }
+            Err(problems) => errors.extend(problems.into_iter().map(|message| RowError {
+                at: row.at,
+                message,
+            })),
         }
     }
 
-    if errors.is_empty() { Ok(employees) } else { Err(SourceError::Rows(errors)) }
+    if errors.is_empty() {
+        Ok(employees)
+    } else {
+        Err(SourceError::Rows(errors))
+    }
 }
 
 /// A row as named values (missing columns absent), or the problems found reading it.
@@ -258,7 +271,10 @@ fn csv_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError>
         .from_reader(bytes);
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|source| SourceError::Csv { at: Position::Line(1), source })?
+        .map_err(|source| SourceError::Csv {
+            at: Position::Line(1),
+            source,
+        })?
         .iter()
         .map(|h| normalize_text(h.trim_start_matches('\u{feff}')))
         .collect();
@@ -271,21 +287,43 @@ fn csv_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError>
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(source) => return Err(SourceError::Csv { at: Position::Line(line), source }),
+            Err(source) => {
+                return Err(SourceError::Csv {
+                    at: Position::Line(line),
+                    source,
+                });
+            }
         }
-        let at = Position::Line(record.position().map_or(line, csv::Position::line));
-        if record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+        let at = Position::Line(record.position().map_or(line, |p| record_line(bytes, p)));
+        if record.len() == 1
+            && record
+                .get(0)
+                .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
         {
             continue;
         }
         let fields = if record.len() != headers.len() {
-            Err(vec![format!("has {} fields, the header has {}", record.len(), headers.len())])
+            Err(vec![format!(
+                "has {} fields, the header has {}",
+                record.len(),
+                headers.len()
+            )])
         } else {
             csv_fields(&headers, &record)
         };
         rows.push(RawRow { at, fields });
     }
     Ok(rows)
+}
+
+/// The line a record starts on. After a CRLF terminator the reader stops at the `\n`,
+/// which still belongs to the line before; the record itself starts one line later.
+fn record_line(bytes: &[u8], position: &csv::Position) -> u64 {
+    let at = usize::try_from(position.byte()).unwrap_or(usize::MAX);
+    match bytes.get(at) {
+        Some(b'\n') => position.line() + 1,
+        _ => position.line(),
+    }
 }
 
 fn csv_fields(
@@ -308,7 +346,9 @@ fn json_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError
     let mut node = &root;
     if let Some(path) = &spec.records {
         for part in path.split('.').filter(|p| !p.is_empty()) {
-            node = node.get(part).ok_or_else(|| SourceError::NoRecords(path.clone()))?;
+            node = node
+                .get(part)
+                .ok_or_else(|| SourceError::NoRecords(path.clone()))?;
         }
     }
     let items = node
@@ -326,7 +366,10 @@ fn json_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError
     let rows = items
         .iter()
         .enumerate()
-        .map(|(i, item)| RawRow { at: Position::Record(i + 1), fields: json_fields(item) })
+        .map(|(i, item)| RawRow {
+            at: Position::Record(i + 1),
+            fields: json_fields(item),
+        })
         .collect();
     Ok(rows)
 }
@@ -367,7 +410,12 @@ fn check_columns(spec: &SourceSpec, available: &[String]) -> Result<(), SourceEr
     let wanted = std::iter::once(c.id.as_str())
         .chain(c.name.names())
         .chain(c.groups.iter().map(String::as_str))
-        .chain([&c.email, &c.status, &c.start_date, &c.end_date, &c.card].into_iter().flatten().map(String::as_str))
+        .chain(
+            [&c.email, &c.status, &c.start_date, &c.end_date, &c.card]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        )
         .chain(spec.metadata.iter().map(|m| m.column.as_str()));
     for column in wanted {
         if !available.iter().any(|a| *a == normalize_text(column)) {
@@ -396,9 +444,16 @@ impl RowReader<'_> {
         };
         let mut problems = Problems::default();
 
-        let id = problems.check(&c.id, EmployeeId::parse(&get(&c.id)).map_err(|e| e.to_string()));
+        let id = problems.check(
+            &c.id,
+            EmployeeId::parse(&get(&c.id)).map_err(|e| e.to_string()),
+        );
         let name_columns = c.name.names();
-        let name_text = name_columns.iter().map(|n| get(n)).collect::<Vec<_>>().join(" ");
+        let name_text = name_columns
+            .iter()
+            .map(|n| get(n))
+            .collect::<Vec<_>>()
+            .join(" ");
         let name_parsed = PersonName::parse(&name_text).map_err(|e| e.to_string());
         let name = problems.check(&name_columns.join("+"), name_parsed);
         let email = problems.optional(c.email.as_deref(), &get, |v| {
@@ -411,11 +466,15 @@ impl RowReader<'_> {
         let start_date = problems.optional(c.start_date.as_deref(), &get, |v| self.date(v));
         let end_date = problems.optional(c.end_date.as_deref(), &get, |v| self.date(v));
         let card = problems.optional(c.card.as_deref(), &get, |v| {
-            CardCredential::parse(self.spec.card_kind, v).map(Some).map_err(|e| e.to_string())
+            CardCredential::parse(self.spec.card_kind, v)
+                .map(Some)
+                .map_err(|e| e.to_string())
         });
         if let (Some(Some(start)), Some(Some(end))) = (start_date, end_date) {
             if end < start {
-                problems.0.push("the end date is before the start date".to_owned());
+                problems
+                    .0
+                    .push("the end date is before the start date".to_owned());
             }
         }
 
@@ -437,10 +496,17 @@ impl RowReader<'_> {
                 Some(start_date),
                 Some(end_date),
                 Some(card),
-            ) if problems.0.is_empty() =>
-            {
-                Ok(Employee { id, name, email, groups, status, start_date, end_date, card, attributes })
-            }
+            ) if problems.0.is_empty() => Ok(Employee {
+                id,
+                name,
+                email,
+                groups,
+                status,
+                start_date,
+                end_date,
+                card,
+                attributes,
+            }),
             _ => Err(problems.0),
         }
     }
@@ -450,7 +516,9 @@ impl RowReader<'_> {
         for column in &self.spec.columns.groups {
             for value in fields.get(&normalize_text(column)).into_iter().flatten() {
                 match &self.spec.group_separator {
-                    Some(sep) => groups.extend(value.split(sep.as_str()).filter_map(HrGroup::parse)),
+                    Some(sep) => {
+                        groups.extend(value.split(sep.as_str()).filter_map(HrGroup::parse))
+                    }
                     None => groups.extend(HrGroup::parse(value)),
                 }
             }
@@ -459,13 +527,18 @@ impl RowReader<'_> {
     }
 
     fn status(&self, value: &str) -> Result<EmploymentStatus, String> {
-        let matches = |list: &[String]| list.iter().any(|v| normalize_text(v).eq_ignore_ascii_case(value));
+        let matches = |list: &[String]| {
+            list.iter()
+                .any(|v| normalize_text(v).eq_ignore_ascii_case(value))
+        };
         if matches(&self.spec.active_values) {
             return Ok(EmploymentStatus::Active);
         }
         match &self.spec.inactive_values {
             Some(inactive) if matches(inactive) => Ok(EmploymentStatus::Terminated),
-            Some(_) => Err(format!("status {value:?} is neither an active nor an inactive value")),
+            Some(_) => Err(format!(
+                "status {value:?} is neither an active nor an inactive value"
+            )),
             None => Ok(EmploymentStatus::Terminated),
         }
     }
@@ -475,7 +548,10 @@ impl RowReader<'_> {
             return Ok(None);
         }
         self.dates.parse(value).map(Some).ok_or_else(|| {
-            format!("{value:?} is not a date in the format {}", self.spec.date_format)
+            format!(
+                "{value:?} is not a date in the format {}",
+                self.spec.date_format
+            )
         })
     }
 }
@@ -502,7 +578,9 @@ impl Problems {
         get: &dyn Fn(&str) -> String,
         parse: impl Fn(&str) -> Result<Option<T>, String>,
     ) -> Option<Option<T>> {
-        let Some(column) = column else { return Some(None) };
+        let Some(column) = column else {
+            return Some(None);
+        };
         let value = get(column);
         if value.is_empty() {
             return Some(None);
@@ -583,7 +661,11 @@ fn min(exact: bool) -> usize {
 }
 
 fn take_digits(rest: &mut &str, min: usize, max: usize) -> Option<u32> {
-    let len = rest.bytes().take(max).take_while(u8::is_ascii_digit).count();
+    let len = rest
+        .bytes()
+        .take(max)
+        .take_while(u8::is_ascii_digit)
+        .count();
     if len < min {
         return None;
     }

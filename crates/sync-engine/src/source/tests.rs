@@ -42,7 +42,10 @@ fn values_are_trimmed_including_non_breaking_spaces() {
     let e = &employees[0];
     assert_eq!(e.id.as_str(), "E-1007");
     assert_eq!(e.name.as_str(), "Tomás Herrera");
-    assert_eq!(e.email.as_ref().unwrap().as_str(), "tomas.herrera@example.com");
+    assert_eq!(
+        e.email.as_ref().unwrap().as_str(),
+        "tomas.herrera@example.com"
+    );
     assert_eq!(e.start_date, Some(time::macros::date!(2026 - 05 - 04)));
     assert_eq!(e.groups.iter().next().unwrap().name(), "HQ-Staff");
 }
@@ -75,7 +78,10 @@ fn every_bad_row_is_listed_by_line_and_nothing_is_returned() {
 fn a_missing_column_names_the_column_and_the_ones_present() {
     let err = read_bytes(b"id,name\n1,A\n", Format::Csv, &basic()).unwrap_err();
 
-    assert!(err.to_string().contains("column \"employee_id\" is not in the file; its columns are: id, name"));
+    assert!(
+        err.to_string()
+            .contains("column \"employee_id\" is not in the file; its columns are: id, name")
+    );
 }
 
 #[test]
@@ -123,8 +129,14 @@ fn date_patterns_accept_only_what_they_say() {
     let us = DateFormat::compile("M/D/YYYY").unwrap();
     let iso = DateFormat::compile("YYYY-MM-DD").unwrap();
 
-    assert_eq!(us.parse("7/5/2011"), Some(time::macros::date!(2011 - 07 - 05)));
-    assert_eq!(us.parse("10/27/2008"), Some(time::macros::date!(2008 - 10 - 27)));
+    assert_eq!(
+        us.parse("7/5/2011"),
+        Some(time::macros::date!(2011 - 07 - 05))
+    );
+    assert_eq!(
+        us.parse("10/27/2008"),
+        Some(time::macros::date!(2008 - 10 - 27))
+    );
     assert_eq!(us.parse("2/30/2011"), None);
     assert_eq!(iso.parse("2011-7-05"), None);
     assert_eq!(iso.parse("2011-07-05x"), None);
@@ -133,7 +145,9 @@ fn date_patterns_accept_only_what_they_say() {
 }
 
 fn shared(path: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hr").join(path)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/hr")
+        .join(path)
 }
 
 #[test]
@@ -154,7 +168,10 @@ fn the_hr_dataset_reads_whole_with_207_active_employees() {
     let employees = read_file(&shared("HRDataset_v14.csv"), &spec).unwrap();
 
     assert_eq!(employees.len(), 311);
-    let active = employees.iter().filter(|e| e.status == EmploymentStatus::Active).count();
+    let active = employees
+        .iter()
+        .filter(|e| e.status == EmploymentStatus::Active)
+        .count();
     assert_eq!(active, 207);
     let first = employees.iter().find(|e| e.id.as_str() == "10026").unwrap();
     assert_eq!(first.name.as_str(), "Adinolfi, Wilson K");
@@ -174,8 +191,23 @@ fn the_entra_sample_is_refused_for_its_repeated_worker_ids() {
         "#,
     );
 
-    let errors = rows(read_file(&shared("samples/entra-inbound-csv-with-1000-records.csv"), &spec).unwrap_err());
+    let errors = rows(
+        read_file(
+            &shared("samples/entra-inbound-csv-with-1000-records.csv"),
+            &spec,
+        )
+        .unwrap_err(),
+    );
 
     assert_eq!(errors.len(), 1000 - 624);
     assert!(errors.iter().all(|e| e.contains("duplicate employee id")));
+}
+
+#[test]
+fn crlf_line_numbers_count_each_line_once() {
+    let csv = HEADER.replace('\n', "\r\n") + "E-1,A,,Lab,Active,,\r\n,B,,Lab,Active,,\r\n";
+
+    let errors = rows(read_bytes(csv.as_bytes(), Format::Csv, &basic()).unwrap_err());
+
+    assert!(errors[0].starts_with("line 3:"), "{errors:?}");
 }

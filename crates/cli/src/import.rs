@@ -1,0 +1,192 @@
+//! `akiles-hr-sync import FILE --config CONFIG`: a file export as a complete snapshot.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use akiles_client::{Client, ClientConfig, RateLimit, StaticToken};
+use anyhow::{Context, bail};
+use clap::Args;
+use hr_domain::{Clock, Employee, SystemClock};
+use sync_engine::run::{RunOptions, SnapshotContext};
+use sync_engine::{Config, RunReport, source};
+use sync_store::{SqliteStore, Store};
+
+use crate::{keys, output};
+
+/// Default store: a SQLite file in the current directory.
+pub const DEFAULT_DATABASE: &str = "sqlite://akiles-hr-sync.db?mode=rwc";
+
+/// Options of `akiles-hr-sync import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The HR export: CSV or JSON, read as the complete list of employees.
+    pub file: PathBuf,
+    /// The configuration file (TOML): columns, mapping, credentials, Akiles.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the plan of every employee.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Akiles API base URL (overrides `akiles.url`).
+    #[arg(long, env = "AKILES_URL")]
+    pub akiles_url: Option<String>,
+    /// Akiles Bearer token: an OAuth access token or an API key (overrides `akiles.token`).
+    #[arg(long, env = "AKILES_TOKEN", hide_env_values = true)]
+    pub akiles_token: Option<String>,
+    /// Store URL (overrides `database`; default sqlite://akiles-hr-sync.db?mode=rwc).
+    #[arg(long, env = "AKILES_HR_SYNC_DATABASE")]
+    pub database: Option<String>,
+}
+
+/// Runs `import`.
+pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&args.config)?;
+    let url = args.akiles_url.or_else(|| config.akiles.url.clone());
+    let token = args.akiles_token.or_else(|| config.akiles.token.clone());
+    let database = args.database.or_else(|| config.database.clone());
+
+    let employees = match read_export(&args.file, &config) {
+        Ok(employees) => employees,
+        Err(error) => {
+            eprintln!("error: {}: {error}", args.file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let client = build_client(&config, url.as_deref(), token.as_deref())?;
+    let store = open_store(database.as_deref().unwrap_or(DEFAULT_DATABASE)).await?;
+
+    let report = import(
+        &config,
+        employees,
+        &client,
+        store.as_ref(),
+        args.dry_run,
+        args.verbose,
+    )
+    .await?;
+    Ok(exit_code(&report))
+}
+
+/// Reads and validates the export named on the command line.
+pub fn read_export(file: &Path, config: &Config) -> Result<Vec<Employee>, source::SourceError> {
+    source::read_file(file, &config.source)
+}
+
+/// A client for the configured organization.
+pub fn build_client(
+    config: &Config,
+    url: Option<&str>,
+    token: Option<&str>,
+) -> anyhow::Result<Client> {
+    let Some(url) = url else {
+        bail!("no Akiles URL: set akiles.url in the configuration, --akiles-url or AKILES_URL");
+    };
+    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+        bail!("no Akiles token: set --akiles-token or AKILES_TOKEN (or akiles.token)");
+    };
+    let url =
+        url::Url::parse(url).with_context(|| format!("the Akiles URL {url:?} is not a URL"))?;
+    let mut client_config = ClientConfig::new(url);
+    client_config.timeout = Duration::from_secs(config.akiles.timeout_secs);
+    let rate = config.akiles.rate_per_second;
+    client_config.rate = RateLimit {
+        per_second: rate,
+        burst: rate,
+    };
+    client_config.user_agent = concat!("akiles-hr-sync/", env!("CARGO_PKG_VERSION")).to_owned();
+    let token = Arc::new(StaticToken::new(token.trim().to_owned()));
+    Client::new(client_config, token).context("cannot build the Akiles client")
+}
+
+/// Opens (and migrates) the store.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if !url.starts_with("sqlite:") {
+        bail!("unsupported database URL {url:?}: only sqlite: URLs are supported so far");
+    }
+    let key = keys::data_key(url)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = SqliteStore::connect(url, key, clock)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+    Ok(Arc::new(store))
+}
+
+fn redact_url(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+/// Plans, prints the plan, applies it (unless dry run) and prints the outcome.
+pub async fn import(
+    config: &Config,
+    employees: Vec<Employee>,
+    client: &Client,
+    store: &dyn Store,
+    dry_run: bool,
+    verbose: bool,
+) -> anyhow::Result<RunReport> {
+    let clock = SystemClock;
+    store
+        .ensure_tenant(&config.tenant)
+        .await
+        .context("cannot prepare the tenant")?;
+    let today = clock.now().date();
+    output::print_snapshot(&employees, today);
+
+    let ctx = SnapshotContext {
+        api: client,
+        store,
+        clock: &clock,
+        tenant: &config.tenant,
+        mapping: &config.mapping,
+        credentials: config.credentials,
+        name_max_bytes: config.sync.member_name_max_bytes,
+    };
+    let plan_options = RunOptions {
+        dry_run: true,
+        concurrency: 1,
+        today,
+    };
+    let planned = sync_engine::sync_snapshot(
+        ctx,
+        employees.clone(),
+        plan_options,
+        &sync_engine::run::NoProgress,
+    )
+    .await
+    .context("planning failed")?;
+    output::print_plan(&planned, verbose);
+    if dry_run || planned.refused.is_some() {
+        output::print_problems(&planned);
+        if dry_run {
+            println!("Dry run: nothing was changed.");
+        }
+        return Ok(planned);
+    }
+
+    let progress = output::Bar::new();
+    let options = RunOptions {
+        dry_run: false,
+        concurrency: config.sync.concurrency,
+        today,
+    };
+    let report = sync_engine::sync_snapshot(ctx, employees, options, &progress)
+        .await
+        .context("the sync run failed")?;
+    progress.finish();
+    output::print_result(&report, &client.stats());
+    Ok(report)
+}
+
+/// 0 when everything was applied, 1 when something needs an admin.
+pub fn exit_code(report: &RunReport) -> ExitCode {
+    if report.has_problems() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,155 @@
+//! What the CLI prints: plans, progress and results. Ids and counts only, never names,
+//! e-mails, PINs or links.
+
+use std::collections::BTreeMap;
+
+use akiles_client::ClientStats;
+use hr_domain::Employee;
+use indicatif::{ProgressBar, ProgressStyle};
+use sync_engine::apply::EmployeeReport;
+use sync_engine::run::{Progress, summary_line};
+use sync_engine::{Outcome, RunReport, Warning};
+use time::Date;
+
+/// One line about the snapshot read.
+pub fn print_snapshot(employees: &[Employee], today: Date) {
+    let with_access = employees.iter().filter(|e| e.has_access_on(today)).count();
+    println!(
+        "Read {} employees ({with_access} with access).",
+        employees.len()
+    );
+}
+
+/// The plan: totals per action, and per employee with `verbose`.
+pub fn print_plan(report: &RunReport, verbose: bool) {
+    let planned = report.planned();
+    let calls: usize = planned.values().sum();
+    println!("Plan: {} ({calls} write calls)", summary_line(&planned));
+    if verbose {
+        for employee in report.employees.iter().filter(|e| !e.plan.is_empty()) {
+            println!("  {}:", employee.employee_id);
+            for step in &employee.plan {
+                println!("    - {step}");
+            }
+        }
+    }
+    print_warnings(&report.employees);
+}
+
+/// Warnings, summarised (one line per kind).
+fn print_warnings(employees: &[EmployeeReport]) {
+    let mut unmapped: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut truncated = Vec::new();
+    let mut trimmed = Vec::new();
+    for employee in employees {
+        for warning in &employee.warnings {
+            match warning {
+                Warning::UnmappedGroups(groups) => {
+                    for group in groups {
+                        *unmapped.entry(group.as_str()).or_default() += 1;
+                    }
+                }
+                Warning::NameTruncated { .. } => truncated.push(employee.employee_id.as_str()),
+                Warning::MetadataTrimmed { .. } => {
+                    trimmed.push((employee.employee_id.as_str(), warning))
+                }
+            }
+        }
+    }
+    if !unmapped.is_empty() {
+        let list: Vec<String> = unmapped.iter().map(|(g, n)| format!("{g} ({n})")).collect();
+        println!(
+            "Note: HR groups without a mapping grant nothing: {}",
+            list.join(", ")
+        );
+    }
+    if !truncated.is_empty() {
+        println!(
+            "Note: names cut to fit Akiles for {} employee(s): {}",
+            truncated.len(),
+            truncated.join(", ")
+        );
+    }
+    for (id, warning) in trimmed {
+        println!("Note: {id}: {warning}");
+    }
+}
+
+/// Broken mappings, refusals and failed employees.
+pub fn print_problems(report: &RunReport) {
+    if let Some(why) = &report.refused {
+        println!("Refused: {why}");
+    }
+    for broken in &report.broken_mappings {
+        println!("Broken mapping: {broken}");
+    }
+    if !report.unreadable_members.is_empty() {
+        println!(
+            "Left alone: {} managed member(s) without a readable employee_id: {}",
+            report.unreadable_members.len(),
+            report.unreadable_members.join(", ")
+        );
+    }
+    for employee in report.failures() {
+        let state = match employee.outcome {
+            Outcome::Failed => "failed",
+            _ => "incomplete",
+        };
+        println!(
+            "  {} {state}: {}",
+            employee.employee_id,
+            employee.errors.join("; ")
+        );
+    }
+}
+
+/// The outcome of an applied run.
+pub fn print_result(report: &RunReport, stats: &ClientStats) {
+    let applied = report.applied();
+    let calls: usize = applied.values().sum();
+    println!("Applied: {} ({calls} write calls)", summary_line(&applied));
+    let outcomes = report.outcomes();
+    let count = |o: Outcome| outcomes.get(&o).copied().unwrap_or(0);
+    println!(
+        "Employees: {} changed, {} unchanged, {} incomplete, {} failed",
+        count(Outcome::Applied),
+        count(Outcome::Unchanged),
+        count(Outcome::Incomplete),
+        count(Outcome::Failed)
+    );
+    println!(
+        "Akiles: {} requests, {} retries, {} rate-limited (429)",
+        stats.requests, stats.retries, stats.rate_limited
+    );
+    print_problems(report);
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+#[derive(Debug)]
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    /// A bar with no length yet.
+    pub fn new() -> Self {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} employees {msg}") {
+            bar.set_style(style);
+        }
+        Self(bar)
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: usize) {
+        self.0.set_length(total as u64);
+    }
+
+    fn done(&self, _report: &EmployeeReport) {
+        self.0.inc(1);
+    }
+}
