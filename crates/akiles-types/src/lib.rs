@@ -56,7 +56,11 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error body with no args.
     pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind: kind.into(), message: message.into(), args: BTreeMap::new() }
+        Self {
+            kind: kind.into(),
+            message: message.into(),
+            args: BTreeMap::new(),
+        }
     }
 
     /// Adds one arg.

@@ -16,7 +16,10 @@ pub trait Clock: Send + Sync + Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[expect(clippy::disallowed_methods, reason = "this is the one place that reads the OS clock")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this is the one place that reads the OS clock"
+    )]
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
@@ -34,12 +37,18 @@ impl FixedClock {
 
     /// Moves the clock to `at`.
     pub fn set(&self, at: OffsetDateTime) {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
     }
 }
 
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

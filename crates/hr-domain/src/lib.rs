@@ -48,13 +48,20 @@ impl EmployeeId {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let value = normalize_text(raw);
         if value.is_empty() {
-            return Err(DomainError::Empty { field: "employee id" });
+            return Err(DomainError::Empty {
+                field: "employee id",
+            });
         }
         if value.len() > Self::MAX_BYTES {
-            return Err(DomainError::TooLong { field: "employee id", max: Self::MAX_BYTES });
+            return Err(DomainError::TooLong {
+                field: "employee id",
+                max: Self::MAX_BYTES,
+            });
         }
         if value.chars().any(char::is_control) {
-            return Err(DomainError::ControlCharacter { field: "employee id" });
+            return Err(DomainError::ControlCharacter {
+                field: "employee id",
+            });
         }
         Ok(Self(value))
     }
@@ -101,7 +108,10 @@ impl PersonName {
             return Err(DomainError::Empty { field: "name" });
         }
         if value.len() > Self::MAX_BYTES {
-            return Err(DomainError::TooLong { field: "name", max: Self::MAX_BYTES });
+            return Err(DomainError::TooLong {
+                field: "name",
+                max: Self::MAX_BYTES,
+            });
         }
         Ok(Self(value))
     }
@@ -148,19 +158,30 @@ impl Email {
             return Err(DomainError::Empty { field: "email" });
         }
         if value.len() > Self::MAX_BYTES {
-            return Err(DomainError::TooLong { field: "email", max: Self::MAX_BYTES });
+            return Err(DomainError::TooLong {
+                field: "email",
+                max: Self::MAX_BYTES,
+            });
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(DomainError::InvalidEmail { reason: "it contains a space" });
+            return Err(DomainError::InvalidEmail {
+                reason: "it contains a space",
+            });
         }
         let Some((local, domain)) = value.split_once('@') else {
-            return Err(DomainError::InvalidEmail { reason: "it has no @" });
+            return Err(DomainError::InvalidEmail {
+                reason: "it has no @",
+            });
         };
         if local.is_empty() || domain.is_empty() || domain.contains('@') {
-            return Err(DomainError::InvalidEmail { reason: "it is not local@domain" });
+            return Err(DomainError::InvalidEmail {
+                reason: "it is not local@domain",
+            });
         }
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
-            return Err(DomainError::InvalidEmail { reason: "the domain has no dot" });
+            return Err(DomainError::InvalidEmail {
+                reason: "the domain has no dot",
+            });
         }
         Ok(Self(value))
     }
@@ -217,7 +238,10 @@ impl HrGroup {
         if name.is_empty() {
             return None;
         }
-        Some(Self { key: name.to_lowercase(), name })
+        Some(Self {
+            key: name.to_lowercase(),
+            name,
+        })
     }
 
     /// The comparison key (normalised, lower case).
@@ -294,7 +318,10 @@ impl CardCredential {
             CardKind::Uid => parse_uid(&text)?,
             CardKind::PrintedCode => {
                 if text.len() > 64 {
-                    return Err(DomainError::TooLong { field: "card", max: 64 });
+                    return Err(DomainError::TooLong {
+                        field: "card",
+                        max: 64,
+                    });
                 }
                 text
             }
@@ -304,12 +331,19 @@ impl CardCredential {
 }
 
 fn parse_uid(text: &str) -> Result<String, DomainError> {
-    let hex: String = text.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
+    let hex: String = text
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | ' '))
+        .collect();
     if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(DomainError::InvalidCard { reason: "a UID must be hexadecimal" });
+        return Err(DomainError::InvalidCard {
+            reason: "a UID must be hexadecimal",
+        });
     }
     if !matches!(hex.len(), 8 | 14 | 20) {
-        return Err(DomainError::InvalidCard { reason: "a UID must be 4, 7 or 10 bytes" });
+        return Err(DomainError::InvalidCard {
+            reason: "a UID must be 4, 7 or 10 bytes",
+        });
     }
     Ok(hex.to_ascii_lowercase())
 }
@@ -381,7 +415,12 @@ mod tests {
     #[test]
     fn employee_id_is_trimmed_and_must_not_be_blank() {
         assert_eq!(EmployeeId::parse(" E-1007").unwrap().as_str(), "E-1007");
-        assert_eq!(EmployeeId::parse(" \u{a0} "), Err(DomainError::Empty { field: "employee id" }));
+        assert_eq!(
+            EmployeeId::parse(" \u{a0} "),
+            Err(DomainError::Empty {
+                field: "employee id"
+            })
+        );
     }
 
     #[test]

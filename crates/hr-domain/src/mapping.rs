@@ -40,7 +40,10 @@ impl Mapping {
         member_groups: impl IntoIterator<Item = String>,
     ) -> Result<(), MappingError> {
         let group = HrGroup::parse(hr_group).ok_or(MappingError::BlankHrGroup)?;
-        self.groups.entry(group.key().to_owned()).or_default().extend(member_groups);
+        self.groups
+            .entry(group.key().to_owned())
+            .or_default()
+            .extend(member_groups);
         Ok(())
     }
 
@@ -159,12 +162,17 @@ mod tests {
     fn employee_gets_every_employee_groups_plus_mapped_ones() {
         let mut mapping = Mapping::new();
         mapping.every_employee.insert("mg_all".into());
-        mapping.map("Production", ["mg_prod".to_owned(), "mg_floor".to_owned()]).unwrap();
+        mapping
+            .map("Production", ["mg_prod".to_owned(), "mg_floor".to_owned()])
+            .unwrap();
 
         let employee = employee(&["production ", "Sales"]);
         let (groups, unmapped) = mapping.member_groups_for(&employee);
 
-        assert_eq!(groups, ["mg_all", "mg_floor", "mg_prod"].map(String::from).into());
+        assert_eq!(
+            groups,
+            ["mg_all", "mg_floor", "mg_prod"].map(String::from).into()
+        );
         assert_eq!(unmapped.len(), 1);
         assert_eq!(unmapped[0].name(), "Sales");
     }

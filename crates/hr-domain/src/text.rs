@@ -33,8 +33,14 @@ mod tests {
 
     #[test]
     fn collapses_inner_runs_and_trims() {
-        assert_eq!(normalize_text("  Adinolfi,\u{a0} Wilson  K \t"), "Adinolfi, Wilson K");
-        assert_eq!(normalize_text("Ait Sidi, Karthikeyan   "), "Ait Sidi, Karthikeyan");
+        assert_eq!(
+            normalize_text("  Adinolfi,\u{a0} Wilson  K \t"),
+            "Adinolfi, Wilson K"
+        );
+        assert_eq!(
+            normalize_text("Ait Sidi, Karthikeyan   "),
+            "Ait Sidi, Karthikeyan"
+        );
         assert_eq!(normalize_text(""), "");
     }
 
