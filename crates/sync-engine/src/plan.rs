@@ -364,7 +364,7 @@ fn update_member(member: &Member, desired: &DesiredMember) -> Option<Step> {
     })
 }
 
-fn live<'a, T>(items: &'a Option<Vec<T>>, deleted: fn(&T) -> bool) -> impl Iterator<Item = &'a T> {
+fn live<T>(items: &Option<Vec<T>>, deleted: fn(&T) -> bool) -> impl Iterator<Item = &T> {
     items.iter().flatten().filter(move |item| !deleted(item))
 }
 

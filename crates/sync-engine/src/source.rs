@@ -470,12 +470,12 @@ impl RowReader<'_> {
                 .map(Some)
                 .map_err(|e| e.to_string())
         });
-        if let (Some(Some(start)), Some(Some(end))) = (start_date, end_date) {
-            if end < start {
-                problems
-                    .0
-                    .push("the end date is before the start date".to_owned());
-            }
+        if let (Some(Some(start)), Some(Some(end))) = (start_date, end_date)
+            && end < start
+        {
+            problems
+                .0
+                .push("the end date is before the start date".to_owned());
         }
 
         let groups = self.groups(fields);
