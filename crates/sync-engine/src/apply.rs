@@ -109,6 +109,7 @@ pub async fn sync_employee(
     extra_errors: Vec<String>,
 ) -> EmployeeReport {
     let warnings = desired.map(|d| d.warnings.clone()).unwrap_or_default();
+    log_warnings(id, &warnings);
     let mut report = EmployeeReport::new(id.clone(), warnings);
     report.errors = extra_errors;
 
@@ -159,6 +160,15 @@ pub async fn sync_employee(
     };
     finish(ctx, &link, &report).await;
     report
+}
+
+fn log_warnings(id: &EmployeeId, warnings: &[Warning]) {
+    for warning in warnings {
+        match warning {
+            Warning::UnmappedGroups(_) => debug!(employee.id = %id, "Employee {id}: {warning}"),
+            _ => warn!(employee.id = %id, "Employee {id}: {warning}"),
+        }
+    }
 }
 
 /// Runs the steps in order. Returns `Err` when a call may have been applied and the
