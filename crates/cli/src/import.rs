@@ -53,7 +53,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let employees = match read_export(&args.file, &config) {
         Ok(employees) => employees,
         Err(error) => {
-            eprintln!("error: {}: {error}", args.file.display());
+            eprintln!("error: {}: {}", args.file.display(), with_causes(&error));
             return Ok(ExitCode::from(2));
         }
     };
@@ -70,6 +70,18 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     Ok(exit_code(&report))
+}
+
+/// An error and its sources, `: `-separated.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Reads and validates the export named on the command line.
@@ -134,6 +146,17 @@ pub async fn import(
         .ensure_tenant(&config.tenant)
         .await
         .context("cannot prepare the tenant")?;
+    if !dry_run {
+        let settings = serde_json::json!({
+            "mapping": config.mapping,
+            "credentials": config.credentials,
+            "member_name_max_bytes": config.sync.member_name_max_bytes,
+        });
+        store
+            .save_tenant_settings(&config.tenant, &settings)
+            .await
+            .context("cannot save the tenant's settings")?;
+    }
     let today = clock.now().date();
     output::print_snapshot(&employees, today);
 
