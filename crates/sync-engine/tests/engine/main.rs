@@ -1,0 +1,14 @@
+//! Integration tests of the sync engine against the Akiles emulator.
+//!
+//! Every test gets its own emulator (port 0), a real `akiles_client::Client` pointed at it
+//! and an SQLite store on a temporary file (see [`harness`]). Modules by area:
+//! - `calls`: each HR change costs the fewest Akiles calls;
+//! - `ownership`: only what the sync created is ever changed or deleted;
+//! - `cases`: the field cases B02, B06, B08, B09, B11 and B23, and their kinds;
+//! - `runs`: dry runs and refused snapshots;
+
+mod calls;
+mod cases;
+mod harness;
+mod ownership;
+mod runs;

@@ -1,0 +1,87 @@
+//! Whole runs: a dry run changes nothing, and a snapshot that looks broken is refused.
+
+use sync_store::Store;
+
+use crate::harness::{EmployeeExt, TENANT, TestEngine, employee};
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing_and_plans_exactly_what_the_real_run_applies() {
+    let mut engine = TestEngine::spawn().await;
+    engine.credentials.pin = true;
+    engine.credentials.email = true;
+    let staff = [
+        employee("E-1", "Ana Pérez", &["Production"]).email("ana@example.com"),
+        employee("E-2", "Bo Lind", &["Sales", "IT/IS"]),
+        employee("E-3", "王小明", &["IT/IS"]).terminated(),
+    ];
+
+    let dry = engine.dry_run(&staff).await;
+
+    assert_eq!(
+        engine.emulator.write_calls(),
+        0,
+        "{:?}",
+        engine.emulator.calls()
+    );
+    assert!(engine.store.employees(TENANT).await.unwrap().is_empty());
+    assert!(engine.store.links(TENANT).await.unwrap().is_empty());
+    assert!(engine.store.runs(TENANT, 10).await.unwrap().is_empty());
+    assert!(dry.dry_run && dry.run.is_none());
+    assert!(!dry.planned().is_empty());
+
+    let real = engine.sync(&staff).await;
+
+    assert_eq!(real.applied(), dry.planned());
+    assert_eq!(real.failures().count(), 0);
+}
+
+#[tokio::test]
+async fn a_dry_run_of_changes_plans_what_the_real_run_then_applies() {
+    let engine = TestEngine::spawn().await;
+    let ana = employee("E-1", "Ana Pérez", &["Production"]);
+    let bo = employee("E-2", "Bo Lind", &["Sales"]);
+    engine.sync(&[ana.clone(), bo.clone()]).await;
+    let runs_before = engine.store.runs(TENANT, 10).await.unwrap().len();
+    let changed = [
+        ana.in_groups(&["Sales"]).named("Ana Soler"),
+        employee("E-3", "Cy", &[]),
+    ];
+    engine.emulator.reset_calls();
+
+    let dry = engine.dry_run(&changed).await;
+
+    assert_eq!(engine.emulator.write_calls(), 0);
+    assert_eq!(
+        engine.store.runs(TENANT, 10).await.unwrap().len(),
+        runs_before
+    );
+    let real = engine.sync(&changed).await;
+    assert_eq!(real.applied(), dry.planned());
+    assert!(
+        engine.owned_members_of("E-2").is_empty(),
+        "E-2 left the snapshot"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_snapshot_deletes_nobody_and_is_refused() {
+    let engine = TestEngine::spawn().await;
+    let staff = [
+        employee("E-1", "Ana Pérez", &["Production"]),
+        employee("E-2", "Bo Lind", &["Sales"]),
+    ];
+    engine.sync(&staff).await;
+    engine.emulator.reset_calls();
+
+    let report = engine.sync(Vec::new()).await;
+
+    assert!(report.refused.is_some());
+    assert!(report.has_problems());
+    assert_eq!(engine.emulator.write_calls(), 0);
+    assert_eq!(engine.live_members().len(), 2);
+    let stored = engine.store.employees(TENANT).await.unwrap();
+    assert!(
+        stored.iter().all(|e| e.present),
+        "the store still lists everyone"
+    );
+}
