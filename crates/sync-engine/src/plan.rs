@@ -238,10 +238,14 @@ pub fn plan(
     observed: &[Member],
     held_groups: &BTreeSet<String>,
 ) -> Plan {
-    let mut owned: Vec<&Member> = observed
-        .iter()
-        .filter(|m| !m.is_deleted && member_employee_id(&m.metadata) == Some(employee_id.as_str()))
-        .collect();
+    // Ids are compared as parsed (trimmed), as the run groups members by them: a member
+    // whose `employee_id` carries stray spaces is this employee's, not a stranger.
+    let is_theirs = |m: &&Member| {
+        let raw = member_employee_id(&m.metadata);
+        !m.is_deleted
+            && raw.and_then(|raw| EmployeeId::parse(raw).ok()).as_ref() == Some(employee_id)
+    };
+    let mut owned: Vec<&Member> = observed.iter().filter(is_theirs).collect();
     owned.sort_by(|a, b| {
         a.created_at
             .cmp(&b.created_at)

@@ -131,3 +131,29 @@ async fn a_member_deleted_by_hand_is_recreated_by_the_next_run() {
         [engine.group_id("Production")].into()
     );
 }
+
+#[tokio::test]
+async fn an_owned_member_whose_employee_id_has_stray_spaces_is_adopted_not_duplicated() {
+    let engine = TestEngine::spawn().await;
+    let marker = [
+        ("managed_by", "akiles-hr-sync"),
+        ("employee_id", " E-1007\u{a0}"),
+    ];
+    let old = member_by_hand(&engine, "Tomás Herrera", metadata(&marker)).await;
+    engine.emulator.reset_calls();
+
+    let report = engine
+        .sync(&[employee("E-1007", "Tomás Herrera", &["Production"])])
+        .await;
+
+    assert_eq!(
+        engine.calls("POST /v2/members"),
+        0,
+        "{:?}",
+        engine.emulator.calls()
+    );
+    let member = engine.member_of("E-1007");
+    assert_eq!(member.id, old);
+    assert_eq!(engine.live_members().len(), 1);
+    assert_eq!(report.failures().count(), 0);
+}
