@@ -4,7 +4,8 @@
 //! employee, [`plan`] returns the fewest calls that reach the desired state:
 //! - nothing for what already matches (associations and credentials are never recreated);
 //! - a group change deletes only the removed associations and creates only the new ones;
-//! - a changed name, validity or metadata is one `PATCH` of the member;
+//! - a changed name, validity or metadata is one `PATCH` of the member (metadata keys the
+//!   record no longer has are removed: an owned member's metadata belongs to the sync);
 //! - an employee without access is one `DELETE` of the member (Akiles revokes everything).
 //!
 //! Only objects carrying the ownership marker are ever changed or deleted. Groups listed as
@@ -351,12 +352,20 @@ fn update_member(member: &Member, desired: &DesiredMember) -> Option<Step> {
         patch.ends_at = Some(desired.ends_at);
         fields.push("ends_at");
     }
-    let changed: MetadataPatch = desired
+    // An owned member's metadata is the sync's alone: a key HR no longer sends is removed
+    // in the same PATCH, so stale personal data does not linger and the merged result
+    // stays within Akiles' size limit.
+    let set = desired
         .metadata
         .iter()
         .filter(|(k, v)| member.metadata.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), Some(v.clone())))
-        .collect();
+        .map(|(k, v)| (k.clone(), Some(v.clone())));
+    let removed = member
+        .metadata
+        .keys()
+        .filter(|k| !desired.metadata.contains_key(*k))
+        .map(|k| (k.clone(), None));
+    let changed: MetadataPatch = set.chain(removed).collect();
     if !changed.is_empty() {
         patch.metadata = Some(changed);
         fields.push("metadata");

@@ -293,6 +293,34 @@ async fn b09_oversized_attributes_are_trimmed_keeping_ownership_and_stay_stable(
     );
 }
 
+#[tokio::test]
+async fn b09_an_attribute_gone_from_hr_is_removed_so_a_new_one_fits() {
+    let engine = TestEngine::spawn().await;
+    let before = employee("E-1009", "Mia Kowalski", &["Production"])
+        .attribute("department", &"D".repeat(300))
+        .attribute("job_title", &"J".repeat(600));
+    engine.sync(&[before]).await;
+    let after = employee("E-1009", "Mia Kowalski", &["Production"])
+        .attribute("job_title", &"J".repeat(600))
+        .attribute("office", &"O".repeat(300));
+
+    let report = engine.sync([after.clone()]).await;
+
+    assert_eq!(
+        report.failures().count(),
+        0,
+        "{:?}",
+        report_of(&report, "E-1009").errors
+    );
+    let member = engine.member_of("E-1009");
+    assert!(!member.metadata.contains_key("department"));
+    assert_eq!(member.metadata["office"].len(), 300);
+    assert!(metadata_bytes(&member) <= 1024);
+    engine.emulator.reset_calls();
+    engine.sync(&[after]).await;
+    assert_eq!(engine.emulator.write_calls(), 0);
+}
+
 // B11: rate limiting and a lost reply in a bulk run.
 
 #[tokio::test]
