@@ -100,6 +100,18 @@ enum StepError {
     Failed(ClientError),
 }
 
+/// A call that failed in a way that may still have been applied, with the step it was.
+struct UnsureCall {
+    step: String,
+    error: ClientError,
+}
+
+impl std::fmt::Display for UnsureCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.error)
+    }
+}
+
 /// Plans and applies one employee, given the members Akiles holds for them.
 pub async fn sync_employee(
     ctx: ApplyContext<'_>,
@@ -178,7 +190,7 @@ async fn execute(
     plan: &Plan,
     link: &mut LinkState,
     report: &mut EmployeeReport,
-) -> Result<(), ClientError> {
+) -> Result<(), UnsureCall> {
     for step in &plan.steps {
         let member_id = match (step, &link.member_id) {
             (Step::CreateMember { .. } | Step::DeleteMember { .. }, _) => String::new(),
@@ -205,7 +217,10 @@ async fn execute(
                 *report.applied.entry(step.kind()).or_default() += 1;
                 save_link(ctx, link, SyncState::Pending, None).await;
             }
-            Err(StepError::Unsure(error)) => return Err(error),
+            Err(StepError::Unsure(error)) => {
+                let step = step.to_string();
+                return Err(UnsureCall { step, error });
+            }
             Err(StepError::Failed(error)) => {
                 report.errors.push(format!("{step}: {error}"));
                 if matches!(step, Step::CreateMember { .. }) {
