@@ -6,9 +6,11 @@
 //! - `ownership`: only what the sync created is ever changed or deleted;
 //! - `cases`: the field cases B02, B06, B08, B09, B11 and B23, and their kinds;
 //! - `runs`: dry runs and refused snapshots;
+//! - `property`: random snapshots converge, and planning again finds nothing to do.
 
 mod calls;
 mod cases;
 mod harness;
 mod ownership;
+mod property;
 mod runs;
