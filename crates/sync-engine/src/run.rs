@@ -3,8 +3,8 @@
 //! The run reads Akiles once (member groups, and every owned member with its sub-objects
 //! expanded, page by page), plans every employee against it, and applies the plans with
 //! bounded concurrency. Employees in Akiles but missing from the snapshot lose their
-//! member: the snapshot is the whole truth. An empty snapshot is treated as a broken
-//! export: nothing is deleted.
+//! member: the snapshot is the whole truth. An empty snapshot, or one listing an
+//! employee twice, is treated as a broken export: nothing is changed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -284,6 +284,14 @@ pub async fn sync_snapshot(
         return Ok(report);
     }
 
+    if let Some(id) = first_repeated_id(&employees) {
+        report.refused = Some(format!(
+            "the snapshot lists employee {id} more than once; nothing was changed"
+        ));
+        warn!(employee.id = %id, "Refused a snapshot listing employee {id} twice");
+        return Ok(report);
+    }
+
     let members = ctx
         .api
         .owned_members()
@@ -363,6 +371,13 @@ struct Work {
     desired: Option<DesiredMember>,
     observed: Vec<Member>,
     errors: Vec<String>,
+}
+
+/// An employee id listed twice: applying both entries would race and could create two
+/// members for one employee.
+fn first_repeated_id(employees: &[Employee]) -> Option<&EmployeeId> {
+    let mut seen = BTreeSet::new();
+    employees.iter().map(|e| &e.id).find(|id| !seen.insert(*id))
 }
 
 fn work_list(

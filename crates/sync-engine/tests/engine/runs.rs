@@ -85,3 +85,15 @@ async fn an_empty_snapshot_deletes_nobody_and_is_refused() {
         "the store still lists everyone"
     );
 }
+
+#[tokio::test]
+async fn a_snapshot_listing_an_employee_twice_is_refused_before_any_member_is_made() {
+    let engine = TestEngine::spawn().await;
+    let ana = employee("E-1", "Ana Pérez", &["Production"]);
+
+    let report = engine.sync([ana.clone(), ana.named("Ana Soler")]).await;
+
+    assert!(report.refused.is_some());
+    assert!(engine.live_members().is_empty(), "{:?}", report.outcomes());
+    assert_eq!(engine.emulator.write_calls(), 0);
+}
