@@ -3,8 +3,9 @@
 //! The run reads Akiles once (member groups, and every owned member with its sub-objects
 //! expanded, page by page), plans every employee against it, and applies the plans with
 //! bounded concurrency. Employees in Akiles but missing from the snapshot lose their
-//! member: the snapshot is the whole truth. An empty snapshot, or one listing an
-//! employee twice, is treated as a broken export: nothing is changed.
+//! member: the snapshot is the whole truth. Members are deleted first, so what a leaver
+//! held (an e-mail, a card) is free before anyone else is given it. An empty snapshot,
+//! or one listing an employee twice, is treated as a broken export: nothing is changed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -329,16 +330,13 @@ pub async fn sync_snapshot(
             .map(|w| dry_run(&w, &held, progress))
             .collect()
     } else {
-        futures_util::stream::iter(work)
-            .map(|w| async move {
-                let report =
-                    sync_employee(apply, &w.id, w.desired.as_ref(), w.observed, w.errors).await;
-                progress.done(&report);
-                report
-            })
-            .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await
+        // Members to delete go first, as a phase of their own: a leaver's e-mail, card or
+        // PIN is freed before a hire in the same snapshot is given it.
+        let (leavers, others): (Vec<Work>, Vec<Work>) =
+            work.into_iter().partition(|w| w.desired.is_none());
+        let mut reports = apply_all(apply, leavers, options.concurrency, progress).await;
+        reports.extend(apply_all(apply, others, options.concurrency, progress).await);
+        reports
     };
     report.employees = reports;
     report
@@ -371,6 +369,24 @@ struct Work {
     desired: Option<DesiredMember>,
     observed: Vec<Member>,
     errors: Vec<String>,
+}
+
+async fn apply_all(
+    apply: ApplyContext<'_>,
+    work: Vec<Work>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Vec<EmployeeReport> {
+    futures_util::stream::iter(work)
+        .map(|w| async move {
+            let report =
+                sync_employee(apply, &w.id, w.desired.as_ref(), w.observed, w.errors).await;
+            progress.done(&report);
+            report
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// An employee id listed twice: applying both entries would race and could create two

@@ -2,7 +2,7 @@
 
 use sync_store::Store;
 
-use crate::harness::{EmployeeExt, TENANT, TestEngine, employee};
+use crate::harness::{EmployeeExt, TENANT, TestEngine, employee, live_emails};
 
 #[tokio::test]
 async fn a_dry_run_changes_nothing_and_plans_exactly_what_the_real_run_applies() {
@@ -84,6 +84,36 @@ async fn an_empty_snapshot_deletes_nobody_and_is_refused() {
         stored.iter().all(|e| e.present),
         "the store still lists everyone"
     );
+}
+
+#[tokio::test]
+async fn an_email_and_a_card_passed_from_a_leaver_to_a_hire_move_in_one_run() {
+    let mut engine = TestEngine::spawn().await;
+    engine.credentials.email = true;
+    engine.credentials.card = true;
+    let leaver = employee("E-1", "Ana Pérez", &["Production"])
+        .email("desk@example.com")
+        .card("04a1b2c3");
+    engine.sync([leaver.clone()]).await;
+    let slow_delete = akiles_emulator::FaultRule {
+        method: "DELETE".to_owned(),
+        path: "/v2/members/{member_id}".to_owned(),
+        nth: None,
+        body_contains: None,
+        effect: akiles_emulator::FaultEffect::Hang { hang_ms: 300 },
+    };
+    engine.set_faults(vec![slow_delete]);
+    let hire = employee("E-9", "Bo Lind", &["Production"])
+        .email("desk@example.com")
+        .card("04a1b2c3");
+
+    let report = engine.sync([hire, leaver.terminated()]).await;
+
+    let failed: Vec<_> = report.failures().map(|f| &f.errors).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(engine.owned_members_of("E-1").is_empty());
+    let member = engine.member_of("E-9");
+    assert_eq!(live_emails(&member), ["desk@example.com"]);
 }
 
 #[tokio::test]
