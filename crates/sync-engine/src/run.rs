@@ -21,7 +21,7 @@ use tracing::{info, warn};
 use crate::akiles::Akiles;
 use crate::apply::{ApplyContext, EmployeeReport, Outcome, sync_employee};
 use crate::desired::{DesiredMember, Policy};
-use crate::ownership::member_employee_id;
+use crate::ownership::{is_owned, member_employee_id};
 use crate::plan::{StepKind, plan};
 
 /// The mapping as an admin writes it: Akiles groups named by id (`mg_…`) or by name.
@@ -316,7 +316,7 @@ pub async fn sync_snapshot(
 
     let work = work_list(&employees, &mut observed, &policy, &resolved, options.today);
     progress.start(work.len());
-    let held = resolved.held.clone();
+    let held = held_groups(&resolved, &groups, observed_members(&work));
     let apply = ApplyContext {
         api: ctx.api,
         store: ctx.store,
@@ -427,6 +427,33 @@ fn work_list(
         });
     }
     work
+}
+
+fn observed_members(work: &[Work]) -> impl Iterator<Item = &Member> {
+    work.iter().flat_map(|w| w.observed.iter())
+}
+
+/// Groups whose associations are left alone: those of a broken mapping, and any group an
+/// owned association points to that is no longer live in Akiles (deleted by hand; a
+/// mapping that named it by name cannot know its id any more).
+fn held_groups<'a>(
+    resolved: &ResolvedMapping,
+    groups: &[MemberGroup],
+    members: impl Iterator<Item = &'a Member>,
+) -> BTreeSet<String> {
+    let live: BTreeSet<&str> = groups
+        .iter()
+        .filter(|g| !g.is_deleted)
+        .map(|g| g.id.as_str())
+        .collect();
+    let mut held = resolved.held.clone();
+    let associations = members.flat_map(|m| m.group_associations.iter().flatten());
+    for assoc in associations.filter(|a| !a.is_deleted && is_owned(&a.metadata)) {
+        if !live.contains(assoc.member_group_id.as_str()) {
+            held.insert(assoc.member_group_id.clone());
+        }
+    }
+    held
 }
 
 fn broken_for(employee: &Employee, broken: &[BrokenMapping]) -> Vec<String> {

@@ -467,3 +467,32 @@ async fn b23_a_group_deleted_during_the_run_fails_only_its_associations() {
     assert!(association_groups(&engine.member_of("E-1026")).is_empty());
     assert_eq!(engine.calls("POST /v2/member_groups"), 0);
 }
+
+#[tokio::test]
+async fn b23_a_group_mapped_by_name_and_deleted_keeps_its_associations_untouched() {
+    let mut engine = TestEngine::spawn().await;
+    let lab_b = engine.create_group("Lab-B").await;
+    engine.mapping = mapping(&[("Lab-B", "Lab-B")]);
+    let lea = employee("E-1026", "Lea Brandt", &["Lab-B"]);
+    engine.sync([lea.clone()]).await;
+    engine.client.delete_member_group(&lab_b).await.unwrap();
+    engine.emulator.reset_calls();
+
+    let report = engine.sync([lea]).await;
+
+    let broken = BrokenMapping {
+        hr_group: Some("Lab-B".to_owned()),
+        reference: "Lab-B".to_owned(),
+    };
+    assert_eq!(report.broken_mappings, [broken]);
+    assert_eq!(
+        engine.emulator.write_calls(),
+        0,
+        "{:?}",
+        engine.emulator.calls()
+    );
+    assert_eq!(
+        association_groups(&engine.member_of("E-1026")),
+        [lab_b].into()
+    );
+}
