@@ -1,9 +1,13 @@
-//! Fault injection and the request pipeline every `/v2` route runs through.
+//! Fault injection and the request pipelines the `/v2` and `/oauth2` routes run through.
 //!
 //! In order, for each request that matched a `/v2` route: count the call, wait the
 //! configured latency, apply the first fault rule that selects the request, then the rate
 //! limit, then the random error rate, then check the Bearer token and run the handler.
 //! Faults that answer an error do so before the handler runs, so state is untouched.
+//!
+//! `/oauth2` routes (the auth server, a separate host at Akiles) are counted and obey fault
+//! rules, answered in the OAuth error shape; latency, rate limit and error rate model the
+//! API host and do not apply to them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::EmulatorConfig;
 use crate::body::BODY_LIMIT_BYTES;
 use crate::error::{ApiError, default_kind_for};
+use crate::oauth::{OAuthError, TokenCheck};
 use crate::state::Shared;
 
 /// A token-bucket rate limit: `per_second` requests a second (also the burst size).
@@ -361,9 +366,75 @@ fn authenticate(shared: &Shared, parts: &axum::http::request::Parts) -> Result<S
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .ok_or_else(|| ApiError::unauthorized("expected a Bearer token"))?;
-    shared
-        .org_for_token(token)?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
+    match shared.check_token(token)? {
+        TokenCheck::Valid(org_id) => Ok(org_id),
+        TokenCheck::Expired => Err(ApiError::unauthorized("the access token has expired")),
+        TokenCheck::Unknown => Err(ApiError::unauthorized("invalid or expired token")),
+    }
+}
+
+/// Middleware around every `/oauth2` route: counting and fault rules only.
+pub async fn oauth_pipeline(
+    State(shared): State<Arc<Shared>>,
+    matched: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().clone();
+    let template = matched.as_str().to_owned();
+    count_call(&shared, &method, &template);
+
+    let response = run_oauth_pipeline(&shared, &method, &template, request, next).await;
+    tracing::debug!(
+        http.method = %method,
+        http.route = %template,
+        http.status = response.status().as_u16(),
+        "Emulator answered {method} {template} with {}",
+        response.status()
+    );
+    response
+}
+
+async fn run_oauth_pipeline(
+    shared: &Shared,
+    method: &Method,
+    template: &str,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return OAuthError::invalid_request("the request body could not be read").into_response();
+    };
+    let effect = match shared.faults.lock() {
+        Ok(mut faults) => faults.select_rule(method, template, parts.uri.path(), &bytes),
+        Err(_) => return OAuthError::from(ApiError::internal()).into_response(),
+    };
+
+    let mut hang_after = None;
+    match effect {
+        Some(FaultEffect::Status {
+            status,
+            retry_after,
+            kind,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return OAuthError::injected(status, kind, retry_after).into_response();
+        }
+        Some(FaultEffect::Hang { hang_ms }) => {
+            sleep_if_set(Some(Duration::from_millis(hang_ms))).await;
+        }
+        Some(FaultEffect::ApplyThenHang { apply_then_hang_ms }) => {
+            hang_after = Some(Duration::from_millis(apply_then_hang_ms));
+        }
+        None => {}
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    sleep_if_set(hang_after).await;
+    response
 }
 
 fn count_call(shared: &Shared, method: &Method, template: &str) {

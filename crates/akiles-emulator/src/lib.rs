@@ -2,8 +2,11 @@
 //!
 //! It serves the same paths, ids, page envelopes, errors and soft-delete behaviour as
 //! `https://api.akiles.app/v2` (as described in `akiles-api.md`), starts with a seeded
-//! "Office"-like organization, and has switches for latency, rate limits and injected
-//! faults. Tests start it on port 0 with [`spawn`]; the CLI serves it with [`serve`].
+//! "Office"-like default organization and a "Hotel"-like second one, and has switches for
+//! latency, rate limits and injected faults. It also plays the Akiles OAuth 2.0 server
+//! (`/oauth2/auth`, `/oauth2/token`) for the applications in
+//! [`EmulatorConfig::oauth_clients`]. Tests start it on port 0 with [`spawn`]; the CLI
+//! serves it with [`serve`].
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -24,6 +27,7 @@ use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
@@ -41,14 +45,17 @@ mod error;
 mod faults;
 mod ids;
 mod list;
+mod oauth;
 mod routes;
 mod seed;
 mod state;
 
 pub use error::ApiError;
 pub use faults::{FaultEffect, FaultRule, Faults, RateLimit};
-pub use seed::{GROUP_NAMES, ORG_NAME};
+pub use oauth::{KNOWN_SCOPES, OAuthClient};
+pub use seed::{GROUP_NAMES, HOTEL_ORG_NAME, ORG_NAME};
 
+use crate::oauth::Revocation;
 use crate::routes::members::{Expand, View, expand_member};
 use crate::state::{Shared, Store};
 
@@ -57,6 +64,12 @@ pub const DEFAULT_API_KEY: &str = "ak_emulator_test_key";
 
 /// The seed used when the config does not name one.
 pub const DEFAULT_SEED: u64 = 0x00ac_1e55;
+
+/// Access token lifetime when the config does not name one (Akiles documents 1 hour).
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// Authorization code lifetime when the config does not name one (Akiles: 15 minutes).
+pub const DEFAULT_AUTH_CODE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// How to run an emulator.
 #[derive(Clone)]
@@ -73,6 +86,12 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// When set: load the state from it at start if it exists, and save after every change.
     pub state_file: Option<PathBuf>,
+    /// Applications registered with the OAuth server (none by default).
+    pub oauth_clients: Vec<OAuthClient>,
+    /// How long an OAuth access token works (`expires_in`).
+    pub access_token_ttl: Duration,
+    /// How long an authorization code can be exchanged.
+    pub auth_code_ttl: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -84,6 +103,9 @@ impl Default for EmulatorConfig {
             error_rate: 0.0,
             seed: DEFAULT_SEED,
             state_file: None,
+            oauth_clients: Vec::new(),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            auth_code_ttl: DEFAULT_AUTH_CODE_TTL,
         }
     }
 }
@@ -100,11 +122,15 @@ impl fmt::Debug for EmulatorConfig {
             .field("error_rate", &self.error_rate)
             .field("seed", &self.seed)
             .field("state_file", &self.state_file)
+            .field("oauth_clients", &self.oauth_clients)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("auth_code_ttl", &self.auth_code_ttl)
             .finish()
     }
 }
 
-/// The emulator's full router (`/v2/*` and `/_emulator/*`), with fresh state from `config`.
+/// The emulator's full router (`/v2/*`, `/oauth2/*` and `/_emulator/*`), with fresh state
+/// from `config`. Fails when the state file cannot be read or an OAuth client is invalid.
 pub fn router(config: &EmulatorConfig) -> io::Result<Router> {
     Ok(build(config)?.0)
 }
@@ -113,6 +139,10 @@ fn build(config: &EmulatorConfig) -> io::Result<(Router, Arc<Shared>)> {
     let shared = Arc::new(Shared::new(config)?);
     let router = routes::api_routes()
         .route_layer(from_fn_with_state(shared.clone(), faults::pipeline))
+        .merge(
+            oauth::oauth_routes()
+                .route_layer(from_fn_with_state(shared.clone(), faults::oauth_pipeline)),
+        )
         .merge(control::control_routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -185,6 +215,16 @@ impl RunningEmulator {
         format!("http://{}/v2", self.addr)
     }
 
+    /// The OAuth authorization endpoint, `http://127.0.0.1:PORT/oauth2/auth`.
+    pub fn auth_url(&self) -> String {
+        format!("http://{}/oauth2/auth", self.addr)
+    }
+
+    /// The OAuth token endpoint, `http://127.0.0.1:PORT/oauth2/token`.
+    pub fn token_url(&self) -> String {
+        format!("http://{}/oauth2/token", self.addr)
+    }
+
     /// The address the emulator listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -233,6 +273,38 @@ impl RunningEmulator {
         if let Ok(mut state) = self.shared.faults.lock() {
             state.replace(faults);
         }
+    }
+
+    /// Revokes every OAuth grant (refresh and access tokens) and pending code, as a user
+    /// removing the application would; returns how many grants there were.
+    pub fn revoke_oauth_grants(&self) -> usize {
+        oauth::revoke(&self.shared, Revocation::All).unwrap_or(0)
+    }
+
+    /// Makes every live OAuth access token expire now; returns how many there were.
+    pub fn expire_access_tokens(&self) -> usize {
+        oauth::expire_access_tokens(&self.shared).unwrap_or(0)
+    }
+
+    /// How many `refresh_token` grants succeeded since start.
+    pub fn token_refreshes(&self) -> u64 {
+        self.shared.token_refreshes.load(Ordering::Relaxed)
+    }
+
+    /// Moves the OAuth clock (code and access token expiry) forward by `by`, so tests
+    /// reach an expiry without waiting. `created_at` of new objects still follows the OS
+    /// clock.
+    pub fn advance_oauth_clock(&self, by: Duration) {
+        self.shared.advance_clock(by);
+    }
+
+    /// Id of the seeded organization with exactly this name (see [`ORG_NAME`] and
+    /// [`HOTEL_ORG_NAME`]).
+    pub fn organization_id(&self, name: &str) -> Option<String> {
+        let store = self.store();
+        let mut orgs = store.orgs.values();
+        orgs.find(|org| org.organization.name == name)
+            .map(|org| org.organization.id.clone())
     }
 
     /// Id of the seeded (default) organization.

@@ -1,4 +1,6 @@
-//! The organization every fresh emulator starts with, modelled on Akiles' "Office" template.
+//! The organizations every fresh emulator starts with, modelled on Akiles' "Office" and
+//! "Hotel" templates. The office is the default one (bound to the static API keys); the
+//! hotel exists so the OAuth consent page offers a real choice.
 //!
 //! Its ids depend only on the seed: every object gets a fixed creation time, and the random
 //! part of each id comes from the seeded RNG in a fixed order. Tests and example configs
@@ -14,10 +16,14 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use crate::ids::IdMinter;
+use crate::oauth::OAuthState;
 use crate::state::{OrgState, Store};
 
-/// Name of the seeded organization.
+/// Name of the seeded default organization.
 pub const ORG_NAME: &str = "Acme Office (emulator)";
+
+/// Name of the second seeded organization, reachable only through OAuth.
+pub const HOTEL_ORG_NAME: &str = "Seaside Hotel (emulator)";
 
 /// Names of the seeded member groups: everyone, then one per HR department.
 pub const GROUP_NAMES: [&str; 7] = [
@@ -46,7 +52,8 @@ impl Seeder {
     }
 }
 
-/// A store holding only the seeded organization.
+/// A store holding the seeded organizations. The office is seeded first, so its ids do
+/// not depend on what the hotel holds.
 pub fn seeded_store(seed: u64) -> Store {
     let mut seeder = Seeder {
         ids: IdMinter::new(seed),
@@ -62,8 +69,8 @@ pub fn seeded_store(seed: u64) -> Store {
     };
     let mut org = OrgState::new(organization);
 
-    let hq = add_site(&mut seeder, &mut org, "Headquarters");
-    let warehouse = add_site(&mut seeder, &mut org, "Warehouse");
+    let hq = add_site(&mut seeder, &mut org, "Headquarters", "Europe/Madrid");
+    let warehouse = add_site(&mut seeder, &mut org, "Warehouse", "Europe/Madrid");
     let street = add_gadget(&mut seeder, &mut org, &hq, "Street door");
     let main = add_gadget(&mut seeder, &mut org, &hq, "Main entrance");
     let floor1 = add_gadget(&mut seeder, &mut org, &hq, "Floor 1 door");
@@ -88,22 +95,46 @@ pub fn seeded_store(seed: u64) -> Store {
         add_group(&mut seeder, &mut org, name, permissions);
     }
 
+    let hotel = seed_hotel(&mut seeder);
+
     Store {
         default_org: org_id.clone(),
-        orgs: BTreeMap::from([(org_id, org)]),
+        orgs: BTreeMap::from([(org_id, org), (hotel.organization.id.clone(), hotel)]),
         ids: seeder.ids,
         tokens: BTreeMap::new(),
+        oauth: OAuthState::default(),
         version: 0,
     }
 }
 
-fn add_site(seeder: &mut Seeder, org: &mut OrgState, name: &str) -> String {
+fn seed_hotel(seeder: &mut Seeder) -> OrgState {
+    let (org_id, created_at) = seeder.next("org");
+    let mut org = OrgState::new(Organization {
+        id: org_id,
+        name: HOTEL_ORG_NAME.to_owned(),
+        is_deleted: false,
+        created_at: Some(created_at),
+        metadata: Metadata::new(),
+    });
+
+    let hotel = add_site(seeder, &mut org, "Seaside Hotel", "Atlantic/Canary");
+    let front = add_gadget(seeder, &mut org, &hotel, "Front door");
+    let room_101 = add_gadget(seeder, &mut org, &hotel, "Room 101");
+    let room_102 = add_gadget(seeder, &mut org, &hotel, "Room 102");
+    add_group(seeder, &mut org, "Hotel staff", vec![site_rule(&hotel)]);
+    let guest_rules = |room: &str| vec![gadget_rule(&front), gadget_rule(room)];
+    add_group(seeder, &mut org, "Guests room 101", guest_rules(&room_101));
+    add_group(seeder, &mut org, "Guests room 102", guest_rules(&room_102));
+    org
+}
+
+fn add_site(seeder: &mut Seeder, org: &mut OrgState, name: &str, timezone: &str) -> String {
     let (id, created_at) = seeder.next("site");
     let site = Site {
         id: id.clone(),
         organization_id: org.organization.id.clone(),
         name: name.to_owned(),
-        timezone: Some("Europe/Madrid".to_owned()),
+        timezone: Some(timezone.to_owned()),
         is_deleted: false,
         created_at: Some(created_at),
         metadata: Metadata::new(),

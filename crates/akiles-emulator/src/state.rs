@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use akiles_types::{
     Card, Gadget, GroupAssociation, Member, MemberCard, MemberEmail, MemberGroup, MemberMagicLink,
@@ -21,6 +23,7 @@ use crate::EmulatorConfig;
 use crate::error::ApiError;
 use crate::faults::FaultState;
 use crate::ids::IdMinter;
+use crate::oauth::{Lifetimes, OAuthSettings, OAuthState, TokenCheck};
 use crate::seed;
 
 /// The current time. The one place the emulator reads the clock.
@@ -106,9 +109,12 @@ pub struct Store {
     pub orgs: BTreeMap<String, OrgState>,
     /// Source of new ids.
     pub ids: IdMinter,
-    /// Bearer token → organization id. Rebuilt from the config at start, never saved.
+    /// Static API key → organization id. Rebuilt from the config at start, never saved.
     #[serde(skip)]
     pub tokens: BTreeMap<String, String>,
+    /// OAuth codes, grants and access tokens (absent in state files from before OAuth).
+    #[serde(default)]
+    pub oauth: OAuthState,
     /// Bumped by every write, so concurrent saves keep the newest.
     #[serde(skip)]
     pub version: u64,
@@ -126,11 +132,22 @@ pub struct Shared {
     pub faults: Mutex<FaultState>,
     /// The static API keys, first one first.
     pub api_keys: Vec<String>,
+    /// Registered OAuth applications and token lifetimes.
+    pub oauth: OAuthSettings,
+    /// Successful `refresh_token` grants since start.
+    pub token_refreshes: AtomicU64,
+    /// How far tests moved the emulator's clock ahead of the OS clock, in microseconds.
+    clock_offset_us: AtomicU64,
 }
 
 impl Shared {
     /// Loads the state file when it exists, else seeds a fresh organization.
     pub fn new(config: &EmulatorConfig) -> io::Result<Self> {
+        let lifetimes = Lifetimes {
+            access_token: config.access_token_ttl,
+            auth_code: config.auth_code_ttl,
+        };
+        let oauth = OAuthSettings::new(&config.oauth_clients, lifetimes)?;
         let mut store = match &config.state_file {
             Some(path) if path.exists() => load(path)?,
             _ => seed::seeded_store(config.seed),
@@ -146,7 +163,27 @@ impl Shared {
             calls: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(FaultState::from_config(config)),
             api_keys: config.api_keys.clone(),
+            oauth,
+            token_refreshes: AtomicU64::new(0),
+            clock_offset_us: AtomicU64::new(0),
         })
+    }
+
+    /// The emulator's current time: the OS clock plus what tests advanced it by.
+    pub fn now(&self) -> OffsetDateTime {
+        let offset = self.clock_offset_us.load(Ordering::Relaxed);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        now().saturating_add(time::Duration::microseconds(offset))
+    }
+
+    /// Moves the emulator's clock forward (it never goes back).
+    pub fn advance_clock(&self, by: Duration) {
+        let micros = u64::try_from(by.as_micros()).unwrap_or(u64::MAX);
+        let _ =
+            self.clock_offset_us
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
+                    Some(current.saturating_add(micros))
+                });
     }
 
     /// Locks the store; a poisoned lock is a 500.
@@ -161,9 +198,26 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The organization a Bearer token is bound to.
-    pub fn org_for_token(&self, token: &str) -> Result<Option<String>, ApiError> {
-        Ok(self.lock()?.tokens.get(token).cloned())
+    /// What a Bearer token is worth: a static API key, an OAuth access token, or nothing.
+    pub fn check_token(&self, token: &str) -> Result<TokenCheck, ApiError> {
+        let now = self.now();
+        let store = self.lock()?;
+        if let Some(org_id) = store.tokens.get(token) {
+            return Ok(TokenCheck::Valid(org_id.clone()));
+        }
+        Ok(store.oauth.check_access_token(token, now))
+    }
+
+    /// Every organization as (id, name), the default one first.
+    pub fn organizations(&self) -> Result<Vec<(String, String)>, ApiError> {
+        let store = self.lock()?;
+        let mut organizations: Vec<(String, String)> = store
+            .orgs
+            .iter()
+            .map(|(id, org)| (id.clone(), org.organization.name.clone()))
+            .collect();
+        organizations.sort_by_key(|(id, _)| *id != store.default_org);
+        Ok(organizations)
     }
 
     /// Runs a read-only step against one organization.
@@ -186,14 +240,25 @@ impl Shared {
         org_id: &str,
         step: impl FnOnce(&mut OrgState, &mut IdMinter) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let (result, snapshot) = {
-            let mut guard = self.lock()?;
-            let store = &mut *guard;
+        self.write_store(|store| {
             let org = store
                 .orgs
                 .get_mut(org_id)
                 .ok_or_else(|| ApiError::not_found("organization"))?;
-            let result = step(org, &mut store.ids)?;
+            step(org, &mut store.ids)
+        })
+    }
+
+    /// Runs a mutating step against the whole store, then saves the state file if any.
+    /// A failed step is not saved (what it changed stays in memory until the next save).
+    pub fn write_store<T, E: From<ApiError>>(
+        &self,
+        step: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let (result, snapshot) = {
+            let mut guard = self.lock()?;
+            let store = &mut *guard;
+            let result = step(store)?;
             store.version += 1;
             let snapshot = match self.state_file {
                 Some(_) => Some((store.version, serialize(store)?)),
