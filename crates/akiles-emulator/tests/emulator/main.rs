@@ -3,6 +3,7 @@
 mod credentials;
 mod faults;
 mod members;
+mod oauth;
 mod persistence;
 
 use akiles_emulator::{EmulatorConfig, RunningEmulator, spawn};
