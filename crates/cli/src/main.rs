@@ -69,6 +69,64 @@ struct EmulatorArgs {
     /// Seed of the id generator (the seeded organization's ids depend only on it).
     #[arg(long)]
     seed: Option<u64>,
+    /// OAuth application to register (repeat for several, or for more redirect URIs of
+    /// one client). The redirect URI may contain colons.
+    #[arg(
+        long = "oauth-client",
+        value_name = "CLIENT_ID:CLIENT_SECRET:REDIRECT_URI",
+        value_parser = parse_oauth_client
+    )]
+    oauth_clients: Vec<akiles_emulator::OAuthClient>,
+    /// Lifetime of OAuth access tokens, in seconds.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    access_token_ttl_secs: u64,
+}
+
+/// Reads `CLIENT_ID:CLIENT_SECRET:REDIRECT_URI`, splitting on the first two colons.
+fn parse_oauth_client(value: &str) -> Result<akiles_emulator::OAuthClient, String> {
+    let mut parts = value.splitn(3, ':');
+    let (Some(id), Some(secret), Some(uri)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("expected CLIENT_ID:CLIENT_SECRET:REDIRECT_URI".into());
+    };
+    if id.is_empty() || secret.is_empty() {
+        return Err("the client id and the client secret must not be empty".into());
+    }
+    let url = url::Url::parse(uri).map_err(|e| format!("bad redirect URI {uri:?}: {e}"))?;
+    if url.fragment().is_some() || url.cannot_be_a_base() {
+        return Err(format!(
+            "bad redirect URI {uri:?}: it must be absolute and have no fragment"
+        ));
+    }
+    Ok(akiles_emulator::OAuthClient {
+        client_id: id.to_owned(),
+        client_secret: secret.to_owned(),
+        redirect_uris: vec![uri.to_owned()],
+    })
+}
+
+/// Joins repeated `--oauth-client` values of one client id into one client.
+fn merge_oauth_clients(
+    clients: Vec<akiles_emulator::OAuthClient>,
+) -> anyhow::Result<Vec<akiles_emulator::OAuthClient>> {
+    let mut merged: Vec<akiles_emulator::OAuthClient> = Vec::new();
+    for client in clients {
+        let Some(known) = merged.iter_mut().find(|c| c.client_id == client.client_id) else {
+            merged.push(client);
+            continue;
+        };
+        if known.client_secret != client.client_secret {
+            anyhow::bail!(
+                "--oauth-client {} is given twice with different secrets",
+                client.client_id
+            );
+        }
+        for uri in client.redirect_uris {
+            if !known.redirect_uris.contains(&uri) {
+                known.redirect_uris.push(uri);
+            }
+        }
+    }
+    Ok(merged)
 }
 
 fn main() -> ExitCode {
@@ -117,8 +175,11 @@ async fn run_emulator(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
             }),
         error_rate: args.error_rate,
         state_file: args.state_file,
+        oauth_clients: merge_oauth_clients(args.oauth_clients)?,
+        access_token_ttl: std::time::Duration::from_secs(args.access_token_ttl_secs),
         ..akiles_emulator::EmulatorConfig::default()
     };
+    let oauth_clients = config.oauth_clients.len();
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
@@ -128,6 +189,10 @@ async fn run_emulator(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "Akiles emulator listening on http://{addr}/v2");
     println!("Akiles emulator: http://{addr}/v2 (calls: http://{addr}/_emulator/calls)");
+    println!(
+        "OAuth: authorize http://{addr}/oauth2/auth, token http://{addr}/oauth2/token \
+         ({oauth_clients} client(s) registered)"
+    );
     akiles_emulator::serve(listener, config, telemetry::shutdown_signal())
         .await
         .context("the emulator stopped")?;
@@ -142,5 +207,46 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn oauth_client_splits_on_the_first_two_colons() {
+        let client = parse_oauth_client("app_1:s3cret:http://127.0.0.1:8765/cb").unwrap();
+
+        assert_eq!(client.client_id, "app_1");
+        assert_eq!(client.client_secret, "s3cret");
+        assert_eq!(client.redirect_uris, vec!["http://127.0.0.1:8765/cb"]);
+    }
+
+    #[test]
+    fn bad_oauth_clients_are_clap_errors() {
+        for bad in [
+            "app_1:secret",
+            ":secret:http://x/cb",
+            "app_1:secret:/relative",
+        ] {
+            let parsed = Cli::try_parse_from([
+                "akiles-hr-sync",
+                "emulator",
+                "--api-key",
+                "k",
+                "--oauth-client",
+                bad,
+            ]);
+            assert!(parsed.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn repeated_oauth_clients_merge_their_redirect_uris() {
+        let first = parse_oauth_client("app_1:s:http://127.0.0.1:1/a").unwrap();
+        let second = parse_oauth_client("app_1:s:http://127.0.0.1:1/b").unwrap();
+        let clash = parse_oauth_client("app_1:other:http://127.0.0.1:1/c").unwrap();
+
+        let merged = merge_oauth_clients(vec![first.clone(), second]).unwrap();
+
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].redirect_uris.len(), 2);
+        assert!(merge_oauth_clients(vec![first, clash]).is_err());
     }
 }
