@@ -1,9 +1,11 @@
 //! The store interface and the records it exchanges.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use async_trait::async_trait;
 use hr_domain::{Employee, EmployeeId};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -43,6 +45,13 @@ pub enum StoreError {
     /// A stored value is outside what it may be (an id, a state name, a time).
     #[error("stored data for {what} is invalid: {reason}")]
     Invalid { what: String, reason: &'static str },
+    /// The worker no longer holds the job's lease (it expired and another worker claimed
+    /// the job, or the job is gone); nothing was changed.
+    #[error("job {} is no longer held by this worker", .0.0)]
+    LostLease(JobId),
+    /// A `sync_employee` job needs an employee id and a `sync_tenant` job takes none.
+    #[error("a {} job was given the wrong employee argument", .0.as_str())]
+    JobSubject(JobKind),
     /// Migrations failed.
     #[error("database migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -190,6 +199,215 @@ pub struct HistoryRecord {
     pub entry: HistoryEntry,
 }
 
+/// Identifies one job of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct JobId(pub i64);
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Make Akiles match one employee's newest record.
+    SyncEmployee,
+    /// Reconcile every employee of a tenant (after a mapping or settings change).
+    SyncTenant,
+}
+
+impl JobKind {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::SyncEmployee => "sync_employee",
+            JobKind::SyncTenant => "sync_tenant",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "sync_employee" => JobKind::SyncEmployee,
+            "sync_tenant" => JobKind::SyncTenant,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a job is in its life. A completed job is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for `run_at` and a free worker.
+    Queued,
+    /// Claimed by a worker whose lease runs until `locked_until`.
+    Running,
+    /// Gave up after its last retry; kept until retried or replaced by a newer change.
+    Failed,
+}
+
+impl JobState {
+    /// Every state, in order.
+    pub const ALL: [JobState; 3] = [JobState::Queued, JobState::Running, JobState::Failed];
+
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "failed" => JobState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One job of the durable queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub tenant: String,
+    pub kind: JobKind,
+    /// `Some` for [`JobKind::SyncEmployee`], `None` for tenant-wide jobs.
+    pub employee_id: Option<EmployeeId>,
+    pub state: JobState,
+    /// How many times the job was claimed since it was enqueued or retried.
+    pub attempts: u32,
+    /// The job is not claimed before this instant.
+    pub run_at: OffsetDateTime,
+    /// When the oldest HR change this job covers was received (for the
+    /// change-to-applied latency).
+    pub changed_at: OffsetDateTime,
+    /// Why the last attempt failed. Sealed at rest.
+    pub last_error: Option<String>,
+    /// The worker holding the job while it runs.
+    pub locked_by: Option<String>,
+    /// When the running worker's lease ends; after that another worker may reclaim it.
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+/// Identifies one API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ApiKeyId(pub i64);
+
+/// A push API key of a tenant, without its secret (only a hash of it is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub tenant: String,
+    /// What the admin called it.
+    pub label: String,
+    /// The first [`ApiKey::PREFIX_LEN`] characters of the secret, to recognise it.
+    pub prefix: String,
+    pub created_at: OffsetDateTime,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl ApiKey {
+    /// How many leading characters of the secret are kept for display.
+    pub const PREFIX_LEN: usize = 10;
+    /// How every secret starts.
+    pub const SECRET_PREFIX: &'static str = "ahs_";
+}
+
+/// Whether a tenant's Akiles connection can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Tokens are present and were last known to work.
+    Connected,
+    /// Refresh failed for good (revoked, `invalid_grant`); an admin must connect again.
+    ReconnectNeeded,
+    /// The admin disconnected; no tokens are kept.
+    Disconnected,
+}
+
+impl ConnectionState {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Connected => "connected",
+            ConnectionState::ReconnectNeeded => "reconnect_needed",
+            ConnectionState::Disconnected => "disconnected",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "connected" => ConnectionState::Connected,
+            "reconnect_needed" => ConnectionState::ReconnectNeeded,
+            "disconnected" => ConnectionState::Disconnected,
+            _ => return None,
+        })
+    }
+}
+
+/// A tenant's connection to its Akiles organization. Tokens are sealed at rest and
+/// `Debug` shows only whether they are present.
+#[derive(Clone)]
+pub struct Connection {
+    pub tenant: String,
+    pub state: ConnectionState,
+    pub organization_id: Option<String>,
+    pub organization_name: Option<String>,
+    pub access_token: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
+    pub access_expires_at: Option<OffsetDateTime>,
+    pub scope: Option<String>,
+    /// Why a reconnect is needed; never holds a secret.
+    pub reason: Option<String>,
+    /// Bumped on every write; the compare-and-swap of
+    /// [`Store::save_connection_if_revision`] checks it.
+    pub revision: i64,
+    pub updated_at: OffsetDateTime,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |token: &Option<SecretString>| token.as_ref().map(|_| "[redacted]");
+        f.debug_struct("Connection")
+            .field("tenant", &self.tenant)
+            .field("state", &self.state)
+            .field("organization_id", &self.organization_id)
+            .field("organization_name", &self.organization_name)
+            .field("access_token", &redacted(&self.access_token))
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .field("access_expires_at", &self.access_expires_at)
+            .field("scope", &self.scope)
+            .field("reason", &self.reason)
+            .field("revision", &self.revision)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+/// A person who may log in to the admin pages. `Debug` hides the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub username: String,
+    /// A PHC string (argon2), made by the caller; the store never sees the password.
+    pub password_hash: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl fmt::Debug for Admin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admin")
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
 /// The one storage interface; every method is scoped to one tenant.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -257,4 +475,127 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: &EmployeeId,
         limit: u32,
     ) -> Result<Vec<HistoryRecord>, StoreError>;
+
+    /// Every tenant, by key.
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Removes a tenant and everything of it (employees, links, runs, history, jobs, keys,
+    /// connection, OAuth states) in one transaction; false if it did not exist.
+    async fn delete_tenant(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// [`Store::put_employee`], and when the outcome is [`PutOutcome::Stored`], enqueues a
+    /// [`JobKind::SyncEmployee`] job in the same transaction.
+    async fn put_employee_and_enqueue(
+        &self,
+        tenant: &str,
+        employee: &Employee,
+        version: i64,
+    ) -> Result<PutOutcome, StoreError>;
+    /// [`Store::remove_employee`], and when the outcome is [`PutOutcome::Stored`], enqueues
+    /// a [`JobKind::SyncEmployee`] job in the same transaction.
+    async fn remove_employee_and_enqueue(
+        &self,
+        tenant: &str,
+        id: &EmployeeId,
+        version: i64,
+    ) -> Result<PutOutcome, StoreError>;
+    /// Enqueues a job to run now, coalescing with a queued job of the same tenant, kind and
+    /// employee (which is kept and returned) and replacing a failed one. `employee` must be
+    /// `Some` exactly for [`JobKind::SyncEmployee`].
+    async fn enqueue(
+        &self,
+        tenant: &str,
+        kind: JobKind,
+        employee: Option<&EmployeeId>,
+    ) -> Result<JobId, StoreError>;
+    /// Claims the oldest due job whose employee has no job running under a live lease
+    /// (including running jobs whose lease expired), for `lease`.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, StoreError>;
+    /// Removes a finished job; [`StoreError::LostLease`] unless `worker` holds it.
+    async fn complete_job(&self, id: JobId, worker: &str) -> Result<(), StoreError>;
+    /// Puts a running job back in the queue at `run_at` with the reason it failed;
+    /// [`StoreError::LostLease`] unless `worker` holds it.
+    async fn reschedule_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        run_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Marks a running job failed with its reason, kept until retried;
+    /// [`StoreError::LostLease`] unless `worker` holds it.
+    async fn fail_job(&self, id: JobId, worker: &str, error: &str) -> Result<(), StoreError>;
+    /// Queues a failed job of `tenant` again, to run now with its attempts reset; false if
+    /// it is not a failed job of that tenant.
+    async fn retry_failed_job(&self, tenant: &str, id: JobId) -> Result<bool, StoreError>;
+    /// Jobs, optionally of one tenant and one state, oldest first, at most `limit`.
+    async fn jobs(
+        &self,
+        tenant: Option<&str>,
+        state: Option<JobState>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+    /// The number of jobs in each state (every state present, zero included).
+    async fn queue_depth(&self) -> Result<BTreeMap<JobState, u64>, StoreError>;
+
+    /// Creates an API key for a tenant; returns it with its secret, which is shown once and
+    /// never stored (only its SHA-256 is).
+    async fn create_api_key(
+        &self,
+        tenant: &str,
+        label: &str,
+    ) -> Result<(ApiKey, SecretString), StoreError>;
+    /// The key whose secret this is, if any; notes its use (at most once a minute).
+    async fn authenticate_api_key(&self, secret: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// A tenant's API keys, oldest first.
+    async fn api_keys(&self, tenant: &str) -> Result<Vec<ApiKey>, StoreError>;
+    /// Deletes an API key of the tenant; false if the tenant has no such key.
+    async fn revoke_api_key(&self, tenant: &str, id: ApiKeyId) -> Result<bool, StoreError>;
+    /// Sets (or with `None` clears) the secret that signs a tenant's pushes; sealed at rest.
+    async fn set_signing_secret(
+        &self,
+        tenant: &str,
+        secret: Option<&SecretString>,
+    ) -> Result<(), StoreError>;
+    /// The secret that signs a tenant's pushes, if set.
+    async fn signing_secret(&self, tenant: &str) -> Result<Option<SecretString>, StoreError>;
+
+    /// A tenant's Akiles connection, if one was ever saved.
+    async fn connection(&self, tenant: &str) -> Result<Option<Connection>, StoreError>;
+    /// Saves a connection whatever its stored revision; returns the new revision. The
+    /// `revision` and `updated_at` fields of `connection` are ignored.
+    async fn save_connection(&self, connection: &Connection) -> Result<i64, StoreError>;
+    /// Saves a connection only if its stored revision is `expected_revision` (0: none is
+    /// stored yet); returns the new revision, or `None` when someone else wrote first.
+    async fn save_connection_if_revision(
+        &self,
+        connection: &Connection,
+        expected_revision: i64,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// Remembers an OAuth `state` (stored as its SHA-256) with its tenant and PKCE verifier
+    /// (sealed) until `expires_at`.
+    async fn save_oauth_state(
+        &self,
+        state: &str,
+        tenant: &str,
+        pkce_verifier: &SecretString,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Takes (deletes and returns) the tenant and verifier of an OAuth `state`; `None` if it
+    /// is unknown, already taken or expired. Purges every expired state.
+    async fn take_oauth_state(
+        &self,
+        state: &str,
+    ) -> Result<Option<(String, SecretString)>, StoreError>;
+
+    /// Creates an admin, or replaces the password hash of an existing one.
+    async fn upsert_admin(&self, username: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// One admin.
+    async fn admin(&self, username: &str) -> Result<Option<Admin>, StoreError>;
+    /// Every admin, by username.
+    async fn admins(&self) -> Result<Vec<Admin>, StoreError>;
 }

@@ -5,11 +5,13 @@
 //! same places. Times are whole unix milliseconds.
 
 use hr_domain::EmployeeId;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::api::{StoreError, SyncState};
+use crate::api::{ConnectionState, JobKind, JobState, StoreError, SyncState};
 use crate::crypto::DataKey;
 
 /// Which sealed column a value belongs to; part of its AAD.
@@ -41,7 +43,15 @@ pub(crate) struct Place<'a> {
     pub employee: &'a EmployeeId,
 }
 
-impl Place<'_> {
+/// A place a value can be sealed for: it gives the AAD and a name for errors.
+pub(crate) trait Sealing: Copy {
+    /// The associated data that binds a sealed value to this place.
+    fn aad(&self) -> Vec<u8>;
+    /// Names the place in errors: ids only.
+    fn describe(&self) -> String;
+}
+
+impl Sealing for Place<'_> {
     /// `<purpose>\0<tenant>\0<employee id>`. An employee id holds no control characters, so
     /// the last segment is unambiguous even if a tenant key contained a NUL.
     fn aad(&self) -> Vec<u8> {
@@ -55,7 +65,6 @@ impl Place<'_> {
         .concat()
     }
 
-    /// Names the place in errors: ids only.
     fn describe(&self) -> String {
         format!(
             "{} {} of tenant {}",
@@ -66,10 +75,73 @@ impl Place<'_> {
     }
 }
 
+/// Which sealed column of a tenant-level table a value belongs to; part of its AAD.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TenantColumn {
+    /// `jobs.last_error`; the item is the job id.
+    JobError,
+    /// `tenants.signing_secret`; no item.
+    SigningSecret,
+    /// `connections.access_token`; no item.
+    AccessToken,
+    /// `connections.refresh_token`; no item.
+    RefreshToken,
+    /// `oauth_states.pkce_verifier`; the item is the hash of the state.
+    PkceVerifier,
+}
+
+impl TenantColumn {
+    fn purpose(self) -> &'static str {
+        match self {
+            TenantColumn::JobError => "job_error",
+            TenantColumn::SigningSecret => "signing_secret",
+            TenantColumn::AccessToken => "access_token",
+            TenantColumn::RefreshToken => "refresh_token",
+            TenantColumn::PkceVerifier => "pkce_verifier",
+        }
+    }
+}
+
+/// Where a sealed value of a tenant-level table lives: column, tenant and row (`""` when
+/// the tenant has one such value).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot<'a> {
+    pub column: TenantColumn,
+    pub tenant: &'a str,
+    pub item: &'a str,
+}
+
+impl Sealing for Slot<'_> {
+    /// `<purpose>\0<tenant>\0<item>`; items are ids or hex hashes, without NULs.
+    fn aad(&self) -> Vec<u8> {
+        [
+            self.column.purpose().as_bytes(),
+            b"\0",
+            self.tenant.as_bytes(),
+            b"\0",
+            self.item.as_bytes(),
+        ]
+        .concat()
+    }
+
+    fn describe(&self) -> String {
+        if self.item.is_empty() {
+            format!("{} of tenant {}", self.column.purpose(), self.tenant)
+        } else {
+            format!(
+                "{} {} of tenant {}",
+                self.column.purpose(),
+                self.item,
+                self.tenant
+            )
+        }
+    }
+}
+
 /// Seals raw bytes for `place`.
 pub(crate) fn seal(
     key: &DataKey,
-    place: Place<'_>,
+    place: impl Sealing,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
     key.seal(plaintext, &place.aad())
@@ -80,11 +152,43 @@ pub(crate) fn seal(
 }
 
 /// Opens raw bytes sealed for `place`.
-pub(crate) fn open(key: &DataKey, place: Place<'_>, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn open(
+    key: &DataKey,
+    place: impl Sealing,
+    sealed: &[u8],
+) -> Result<Vec<u8>, StoreError> {
     key.open(sealed, &place.aad())
         .map_err(|_| StoreError::Decrypt {
             what: place.describe(),
         })
+}
+
+/// Seals a secret text for `place`.
+pub(crate) fn seal_secret(
+    key: &DataKey,
+    place: impl Sealing,
+    secret: &SecretString,
+) -> Result<Vec<u8>, StoreError> {
+    seal(key, place, secret.expose_secret().as_bytes())
+}
+
+/// Opens a secret text sealed for `place`.
+pub(crate) fn open_secret(
+    key: &DataKey,
+    place: impl Sealing,
+    sealed: &[u8],
+) -> Result<SecretString, StoreError> {
+    let bytes = open(key, place, sealed)?;
+    let text = String::from_utf8(bytes).map_err(|_| StoreError::Invalid {
+        what: place.describe(),
+        reason: "not UTF-8",
+    })?;
+    Ok(SecretString::from(text))
+}
+
+/// The lowercase hex SHA-256 of `text`: how API keys and OAuth states are looked up.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// JSON of `value`; `what` names it in the error.
@@ -117,7 +221,7 @@ pub(crate) fn from_json<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result
 /// Serialises `value` and seals it for `place`.
 pub(crate) fn seal_json<T: Serialize + ?Sized>(
     key: &DataKey,
-    place: Place<'_>,
+    place: impl Sealing,
     value: &T,
 ) -> Result<Vec<u8>, StoreError> {
     seal(key, place, &to_json(&place.describe(), value)?)
@@ -126,7 +230,7 @@ pub(crate) fn seal_json<T: Serialize + ?Sized>(
 /// Opens a value sealed for `place` and reads its JSON.
 pub(crate) fn open_json<T: DeserializeOwned>(
     key: &DataKey,
-    place: Place<'_>,
+    place: impl Sealing,
     sealed: &[u8],
 ) -> Result<T, StoreError> {
     from_json(&place.describe(), &open(key, place, sealed)?)
@@ -153,6 +257,38 @@ pub(crate) fn employee_id(tenant: &str, text: &str) -> Result<EmployeeId, StoreE
         what: format!("an employee id of tenant {tenant}"),
         reason: "not a valid employee id",
     })
+}
+
+/// A job kind read from the database.
+pub(crate) fn job_kind(what: &str, text: &str) -> Result<JobKind, StoreError> {
+    JobKind::parse(text).ok_or_else(|| StoreError::Invalid {
+        what: what.to_owned(),
+        reason: "unknown job kind",
+    })
+}
+
+/// A job state read from the database.
+pub(crate) fn job_state(what: &str, text: &str) -> Result<JobState, StoreError> {
+    JobState::parse(text).ok_or_else(|| StoreError::Invalid {
+        what: what.to_owned(),
+        reason: "unknown job state",
+    })
+}
+
+/// A connection state read from the database.
+pub(crate) fn connection_state(what: &str, text: &str) -> Result<ConnectionState, StoreError> {
+    ConnectionState::parse(text).ok_or_else(|| StoreError::Invalid {
+        what: what.to_owned(),
+        reason: "unknown connection state",
+    })
+}
+
+/// Optional unix milliseconds read from the database.
+pub(crate) fn from_millis_opt(
+    what: &str,
+    millis: Option<i64>,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    millis.map(|at| from_millis(what, at)).transpose()
 }
 
 /// A sync state read from the database.
@@ -199,6 +335,56 @@ mod tests {
         };
 
         assert_eq!(place.aad(), b"link_error\0acme\0E-1007");
+    }
+
+    #[test]
+    fn slot_aad_names_column_tenant_and_item() {
+        let job = Slot {
+            column: TenantColumn::JobError,
+            tenant: "acme",
+            item: "42",
+        };
+        let token = Slot {
+            column: TenantColumn::AccessToken,
+            tenant: "acme",
+            item: "",
+        };
+
+        assert_eq!(job.aad(), b"job_error\x00acme\x0042");
+        assert_eq!(token.aad(), b"access_token\0acme\0");
+    }
+
+    #[test]
+    fn a_secret_sealed_for_one_tenant_does_not_open_for_another() {
+        let key = DataKey::generate();
+        let acme = Slot {
+            column: TenantColumn::RefreshToken,
+            tenant: "acme",
+            item: "",
+        };
+        let globex = Slot {
+            tenant: "globex",
+            ..acme
+        };
+
+        let sealed = seal_secret(&key, acme, &SecretString::from("rt-1")).unwrap();
+
+        assert_eq!(
+            open_secret(&key, acme, &sealed).unwrap().expose_secret(),
+            "rt-1"
+        );
+        assert!(matches!(
+            open_secret(&key, globex, &sealed),
+            Err(StoreError::Decrypt { .. })
+        ));
+    }
+
+    #[test]
+    fn sha256_hex_is_lowercase_hex_of_the_digest() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

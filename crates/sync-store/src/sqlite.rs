@@ -5,24 +5,33 @@
 //! with `SQLITE_BUSY` when another connection writes. SQL text sticks to what PostgreSQL
 //! also understands (`$n` placeholders, `ON CONFLICT`, `RETURNING`) where it can.
 
+mod admins;
+mod connections;
+mod jobs;
+mod keys;
+
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hr_domain::{Clock, Employee, EmployeeId};
+use secrecy::SecretString;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, SqliteConnection, Transaction};
-use tracing::{debug, instrument};
+use time::OffsetDateTime;
+use tracing::{debug, info, instrument};
 
 use crate::api::{
-    HistoryEntry, HistoryRecord, MemberLink, PutOutcome, RunId, Store, StoreError, StoredEmployee,
-    SyncRun, Tenant,
+    Admin, ApiKey, ApiKeyId, Connection, HistoryEntry, HistoryRecord, Job, JobId, JobKind,
+    JobState, MemberLink, PutOutcome, RunId, Store, StoreError, StoredEmployee, SyncRun, Tenant,
 };
 use crate::codec::{self, Column, Place};
 use crate::crypto::DataKey;
+use jobs::Settle;
 
 /// How long a statement waits for another connection's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -301,6 +310,18 @@ const SELECT_HISTORY: &str = r#"
     FROM employee_history WHERE tenant = $1 AND employee_id = $2
     ORDER BY id DESC LIMIT $3"#;
 
+/// Everything of a tenant but the tenant row, children before parents; each takes the key.
+const DELETE_TENANT_ROWS: [&str; 8] = [
+    "DELETE FROM jobs WHERE tenant = $1",
+    "DELETE FROM api_keys WHERE tenant = $1",
+    "DELETE FROM connections WHERE tenant = $1",
+    "DELETE FROM oauth_states WHERE tenant = $1",
+    "DELETE FROM employee_history WHERE tenant = $1",
+    "DELETE FROM sync_runs WHERE tenant = $1",
+    "DELETE FROM member_links WHERE tenant = $1",
+    "DELETE FROM employees WHERE tenant = $1",
+];
+
 #[async_trait]
 impl Store for SqliteStore {
     #[instrument(skip_all, fields(tenant = %key))]
@@ -366,53 +387,8 @@ impl Store for SqliteStore {
         employee: &Employee,
         version: i64,
     ) -> Result<PutOutcome, StoreError> {
-        let id = &employee.id;
-        let place = Place {
-            column: Column::Employee,
-            tenant,
-            employee: id,
-        };
-        let plaintext = codec::to_json(&format!("employee {id}"), employee)?;
-        let mut tx = self.begin_write().await?;
-        require_tenant(&mut tx, tenant).await?;
-
-        let stored: Option<(Vec<u8>, i64, bool)> = sqlx::query_as(
-            "SELECT record, version, present FROM employees \
-             WHERE tenant = $1 AND employee_id = $2",
-        )
-        .bind(tenant)
-        .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-
-        // Unchanged means the same JSON, not `Employee == Employee`: that equality ignores
-        // the case of e-mails and group names, and the newest spelling should be kept.
-        let outcome = match stored {
-            Some((_, stored_version, _)) if version <= stored_version => PutOutcome::Stale,
-            Some((record, _, true)) if codec::open(&self.key, place, &record)? == plaintext => {
-                set_employee_version(&mut tx, tenant, id, version).await?;
-                PutOutcome::Unchanged
-            }
-            _ => {
-                sqlx::query(UPSERT_EMPLOYEE)
-                    .bind(tenant)
-                    .bind(id.as_str())
-                    .bind(codec::seal(&self.key, place, &plaintext)?)
-                    .bind(version)
-                    .bind(true)
-                    .bind(self.now_millis())
-                    .execute(&mut *tx)
-                    .await?;
-                PutOutcome::Stored
-            }
-        };
-        tx.commit().await?;
-
-        debug!(
-            ?outcome,
-            "Offered version {version} of employee {id}: {outcome:?}"
-        );
-        Ok(outcome)
+        self.offer(tenant, Offer::Put(employee), version, false)
+            .await
     }
 
     #[instrument(skip_all, fields(tenant = %tenant, employee.id = %id, version = version))]
@@ -422,48 +398,7 @@ impl Store for SqliteStore {
         id: &EmployeeId,
         version: i64,
     ) -> Result<PutOutcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        require_tenant(&mut tx, tenant).await?;
-
-        let stored: Option<(i64, bool)> = sqlx::query_as(
-            "SELECT version, present FROM employees WHERE tenant = $1 AND employee_id = $2",
-        )
-        .bind(tenant)
-        .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-
-        // TODO(correctness): removing an unknown employee leaves no tombstone, so a create
-        // with an older version that arrives after the removal is still stored.
-        let outcome = match stored {
-            None => PutOutcome::Unchanged,
-            Some((stored_version, _)) if version <= stored_version => PutOutcome::Stale,
-            Some((_, false)) => {
-                set_employee_version(&mut tx, tenant, id, version).await?;
-                PutOutcome::Unchanged
-            }
-            Some((_, true)) => {
-                sqlx::query(
-                    "UPDATE employees SET present = $1, version = $2, updated_at = $3 \
-                     WHERE tenant = $4 AND employee_id = $5",
-                )
-                .bind(false)
-                .bind(version)
-                .bind(self.now_millis())
-                .bind(tenant)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
-                PutOutcome::Stored
-            }
-        };
-        tx.commit().await?;
-
-        debug!(
-            ?outcome,
-            "Offered removal {version} of employee {id}: {outcome:?}"
-        );
-        Ok(outcome)
+        self.offer(tenant, Offer::Remove(id), version, false).await
     }
 
     #[instrument(skip_all, fields(tenant = %tenant, employee.id = %id))]
@@ -673,6 +608,368 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         records.reverse();
         Ok(records)
+    }
+
+    #[instrument(skip_all)]
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let rows: Vec<TenantRow> =
+            sqlx::query_as("SELECT key, settings, created_at FROM tenants ORDER BY key")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(TenantRow::decode).collect()
+    }
+
+    #[instrument(skip_all, fields(tenant = %key))]
+    async fn delete_tenant(&self, key: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+
+        // Children first: history points at runs, everything points at the tenant.
+        for statement in DELETE_TENANT_ROWS {
+            sqlx::query(statement).bind(key).execute(&mut *tx).await?;
+        }
+        let deleted = sqlx::query("DELETE FROM tenants WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+
+        let existed = deleted.rows_affected() > 0;
+        if existed {
+            info!("Deleted tenant {key} and everything of it");
+        }
+        Ok(existed)
+    }
+
+    #[instrument(
+        skip_all,
+        fields(tenant = %tenant, employee.id = %employee.id, version = version)
+    )]
+    async fn put_employee_and_enqueue(
+        &self,
+        tenant: &str,
+        employee: &Employee,
+        version: i64,
+    ) -> Result<PutOutcome, StoreError> {
+        self.offer(tenant, Offer::Put(employee), version, true)
+            .await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %id, version = version))]
+    async fn remove_employee_and_enqueue(
+        &self,
+        tenant: &str,
+        id: &EmployeeId,
+        version: i64,
+    ) -> Result<PutOutcome, StoreError> {
+        self.offer(tenant, Offer::Remove(id), version, true).await
+    }
+
+    #[instrument(
+        skip_all,
+        fields(tenant = %tenant, job.kind = kind.as_str(), employee.id, job.id)
+    )]
+    async fn enqueue(
+        &self,
+        tenant: &str,
+        kind: JobKind,
+        employee: Option<&EmployeeId>,
+    ) -> Result<JobId, StoreError> {
+        self.enqueue_job(tenant, kind, employee).await
+    }
+
+    #[instrument(skip_all, fields(worker = %worker, job.id, job.kind))]
+    async fn claim_job(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        self.claim(worker, lease).await
+    }
+
+    #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
+    async fn complete_job(&self, id: JobId, worker: &str) -> Result<(), StoreError> {
+        self.complete(id, worker).await
+    }
+
+    #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
+    async fn reschedule_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        run_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let run_at = codec::to_millis(run_at);
+        self.settle(id, worker, error, Settle::Requeue { run_at })
+            .await
+    }
+
+    #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
+    async fn fail_job(&self, id: JobId, worker: &str, error: &str) -> Result<(), StoreError> {
+        self.settle(id, worker, error, Settle::Fail).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, job.id = id.0))]
+    async fn retry_failed_job(&self, tenant: &str, id: JobId) -> Result<bool, StoreError> {
+        self.retry_failed(tenant, id).await
+    }
+
+    #[instrument(skip_all, fields(tenant = tenant, job.state = state.map(JobState::as_str)))]
+    async fn jobs(
+        &self,
+        tenant: Option<&str>,
+        state: Option<JobState>,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.list_jobs(tenant, state, limit).await
+    }
+
+    #[instrument(skip_all)]
+    async fn queue_depth(&self) -> Result<BTreeMap<JobState, u64>, StoreError> {
+        self.count_jobs().await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, api_key.id))]
+    async fn create_api_key(
+        &self,
+        tenant: &str,
+        label: &str,
+    ) -> Result<(ApiKey, SecretString), StoreError> {
+        self.new_api_key(tenant, label).await
+    }
+
+    #[instrument(skip_all, fields(tenant, api_key.id))]
+    async fn authenticate_api_key(&self, secret: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.find_api_key(secret).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn api_keys(&self, tenant: &str) -> Result<Vec<ApiKey>, StoreError> {
+        self.list_api_keys(tenant).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, api_key.id = id.0))]
+    async fn revoke_api_key(&self, tenant: &str, id: ApiKeyId) -> Result<bool, StoreError> {
+        self.delete_api_key(tenant, id).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, set = secret.is_some()))]
+    async fn set_signing_secret(
+        &self,
+        tenant: &str,
+        secret: Option<&SecretString>,
+    ) -> Result<(), StoreError> {
+        self.write_signing_secret(tenant, secret).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn signing_secret(&self, tenant: &str) -> Result<Option<SecretString>, StoreError> {
+        self.read_signing_secret(tenant).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn connection(&self, tenant: &str) -> Result<Option<Connection>, StoreError> {
+        self.read_connection(tenant).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %connection.tenant, state = connection.state.as_str()))]
+    async fn save_connection(&self, connection: &Connection) -> Result<i64, StoreError> {
+        self.write_connection(connection, None)
+            .await?
+            .ok_or_else(|| StoreError::UnknownTenant(connection.tenant.clone()))
+    }
+
+    #[instrument(
+        skip_all,
+        fields(
+            tenant = %connection.tenant,
+            state = connection.state.as_str(),
+            expected_revision = expected_revision,
+        )
+    )]
+    async fn save_connection_if_revision(
+        &self,
+        connection: &Connection,
+        expected_revision: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        self.write_connection(connection, Some(expected_revision))
+            .await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn save_oauth_state(
+        &self,
+        state: &str,
+        tenant: &str,
+        pkce_verifier: &SecretString,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.insert_oauth_state(state, tenant, pkce_verifier, expires_at)
+            .await
+    }
+
+    #[instrument(skip_all, fields(tenant))]
+    async fn take_oauth_state(
+        &self,
+        state: &str,
+    ) -> Result<Option<(String, SecretString)>, StoreError> {
+        self.delete_oauth_state(state).await
+    }
+
+    #[instrument(skip_all)]
+    async fn upsert_admin(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+        self.write_admin(username, password_hash).await
+    }
+
+    #[instrument(skip_all)]
+    async fn admin(&self, username: &str) -> Result<Option<Admin>, StoreError> {
+        self.read_admin(username).await
+    }
+
+    #[instrument(skip_all)]
+    async fn admins(&self) -> Result<Vec<Admin>, StoreError> {
+        self.read_admins().await
+    }
+}
+
+/// A change to one employee record, as offered by the HR source.
+#[derive(Debug, Clone, Copy)]
+enum Offer<'a> {
+    Put(&'a Employee),
+    Remove(&'a EmployeeId),
+}
+
+impl Offer<'_> {
+    fn employee_id(&self) -> &EmployeeId {
+        match self {
+            Offer::Put(employee) => &employee.id,
+            Offer::Remove(id) => id,
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Applies an offered change in one transaction and, when `enqueue` is set and the
+    /// record changed, enqueues the employee's sync job in that same transaction.
+    async fn offer(
+        &self,
+        tenant: &str,
+        offer: Offer<'_>,
+        version: i64,
+        enqueue: bool,
+    ) -> Result<PutOutcome, StoreError> {
+        let id = offer.employee_id();
+        let mut tx = self.begin_write().await?;
+        require_tenant(&mut tx, tenant).await?;
+
+        let outcome = match offer {
+            Offer::Put(employee) => self.put_in(&mut tx, tenant, employee, version).await?,
+            Offer::Remove(id) => self.remove_in(&mut tx, tenant, id, version).await?,
+        };
+        let job = if enqueue && outcome == PutOutcome::Stored {
+            let now = self.now_millis();
+            Some(jobs::enqueue_in(&mut tx, tenant, JobKind::SyncEmployee, id.as_str(), now).await?)
+        } else {
+            None
+        };
+        tx.commit().await?;
+
+        debug!(
+            ?outcome,
+            job.id = job.map(|job| job.0),
+            "Offered version {version} of employee {id}: {outcome:?}"
+        );
+        Ok(outcome)
+    }
+
+    /// Stores a record if `version` is newer and it differs; see [`Store::put_employee`].
+    async fn put_in(
+        &self,
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        employee: &Employee,
+        version: i64,
+    ) -> Result<PutOutcome, StoreError> {
+        let id = &employee.id;
+        let place = Place {
+            column: Column::Employee,
+            tenant,
+            employee: id,
+        };
+        let plaintext = codec::to_json(&format!("employee {id}"), employee)?;
+
+        let stored: Option<(Vec<u8>, i64, bool)> = sqlx::query_as(
+            "SELECT record, version, present FROM employees \
+             WHERE tenant = $1 AND employee_id = $2",
+        )
+        .bind(tenant)
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+
+        // Unchanged means the same JSON, not `Employee == Employee`: that equality ignores
+        // the case of e-mails and group names, and the newest spelling should be kept.
+        Ok(match stored {
+            Some((_, stored_version, _)) if version <= stored_version => PutOutcome::Stale,
+            Some((record, _, true)) if codec::open(&self.key, place, &record)? == plaintext => {
+                set_employee_version(conn, tenant, id, version).await?;
+                PutOutcome::Unchanged
+            }
+            _ => {
+                sqlx::query(UPSERT_EMPLOYEE)
+                    .bind(tenant)
+                    .bind(id.as_str())
+                    .bind(codec::seal(&self.key, place, &plaintext)?)
+                    .bind(version)
+                    .bind(true)
+                    .bind(self.now_millis())
+                    .execute(&mut *conn)
+                    .await?;
+                PutOutcome::Stored
+            }
+        })
+    }
+
+    /// Marks an employee absent if `version` is newer; see [`Store::remove_employee`].
+    async fn remove_in(
+        &self,
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        id: &EmployeeId,
+        version: i64,
+    ) -> Result<PutOutcome, StoreError> {
+        let stored: Option<(i64, bool)> = sqlx::query_as(
+            "SELECT version, present FROM employees WHERE tenant = $1 AND employee_id = $2",
+        )
+        .bind(tenant)
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+
+        // TODO(correctness): removing an unknown employee leaves no tombstone, so a create
+        // with an older version that arrives after the removal is still stored.
+        Ok(match stored {
+            None => PutOutcome::Unchanged,
+            Some((stored_version, _)) if version <= stored_version => PutOutcome::Stale,
+            Some((_, false)) => {
+                set_employee_version(conn, tenant, id, version).await?;
+                PutOutcome::Unchanged
+            }
+            Some((_, true)) => {
+                sqlx::query(
+                    "UPDATE employees SET present = $1, version = $2, updated_at = $3 \
+                     WHERE tenant = $4 AND employee_id = $5",
+                )
+                .bind(false)
+                .bind(version)
+                .bind(self.now_millis())
+                .bind(tenant)
+                .bind(id.as_str())
+                .execute(&mut *conn)
+                .await?;
+                PutOutcome::Stored
+            }
+        })
     }
 }
 
