@@ -21,9 +21,13 @@ macro_rules! store_tests {
     };
 }
 
+mod admins;
+mod api_keys;
+mod connections;
 mod employees;
 mod harness;
 mod history;
+mod jobs;
 mod links;
 mod runs;
 mod sqlite_files;
