@@ -1,0 +1,90 @@
+//! The push API (`/api/v1`): an HR system sends employee changes with its tenant's API
+//! key. The key alone decides the tenant; no URL names one.
+//!
+//! Writes are answered 202 only once the change and its job are committed. When the
+//! tenant has a signing secret, every write must be signed (see [`crate::signature`]);
+//! the signature is checked on the raw body before anything is parsed or stored.
+
+pub mod employees;
+pub mod input;
+pub mod snapshot;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use sync_store::ApiKey;
+
+use crate::error::ApiError;
+use crate::signature::{self, SignatureHeaders};
+use crate::state::AppState;
+
+/// The tenant whose API key authenticated the request.
+#[derive(Debug, Clone)]
+pub struct ApiTenant {
+    pub key: ApiKey,
+}
+
+impl ApiTenant {
+    /// The tenant's key.
+    pub fn tenant(&self) -> &str {
+        &self.key.tenant
+    }
+}
+
+impl FromRequestParts<AppState> for ApiTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let secret = bearer(&parts.headers)
+            .ok_or_else(|| ApiError::unauthorized("send the tenant's API key as a Bearer token"))?;
+        match state.store.authenticate_api_key(secret).await? {
+            Some(key) => Ok(Self { key }),
+            None => Err(ApiError::unauthorized("the API key is not valid")),
+        }
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// An authenticated write: the tenant and the raw body, its signature checked when the
+/// tenant has a signing secret.
+#[derive(Debug)]
+pub struct SignedWrite {
+    pub tenant: ApiTenant,
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for SignedWrite {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = request.into_parts();
+        let tenant = ApiTenant::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, state).await?;
+
+        if let Some(secret) = state.store.signing_secret(tenant.tenant()).await? {
+            let received = SignatureHeaders {
+                timestamp: header_text(&headers, signature::TIMESTAMP_HEADER),
+                signature: header_text(&headers, signature::SIGNATURE_HEADER),
+            };
+            let now = state.clock.now();
+            let tolerance = state.settings.push.signature_tolerance_secs;
+            signature::verify(&secret, received, &body, now, tolerance)
+                .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        }
+        Ok(Self { tenant, body })
+    }
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,61 @@
+//! A tenant's sync settings, as stored in the tenant's settings JSON (the same shape the
+//! CLI's `import` saves).
+
+use hr_domain::CredentialSettings;
+use serde::{Deserialize, Serialize};
+use sync_engine::MappingSpec;
+use sync_engine::desired::DEFAULT_NAME_MAX_BYTES;
+
+/// Mapping, credentials and the member name cap of one tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    #[serde(default)]
+    pub mapping: MappingSpec,
+    #[serde(default)]
+    pub credentials: CredentialSettings,
+    #[serde(default = "default_name_max")]
+    pub member_name_max_bytes: usize,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            mapping: MappingSpec::default(),
+            credentials: CredentialSettings::default(),
+            member_name_max_bytes: DEFAULT_NAME_MAX_BYTES,
+        }
+    }
+}
+
+fn default_name_max() -> usize {
+    DEFAULT_NAME_MAX_BYTES
+}
+
+impl TenantSettings {
+    /// Reads stored settings; `{}` gives the defaults.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        serde_json::from_value(value.clone())
+    }
+
+    /// The settings as stored.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "mapping": self.mapping,
+            "credentials": self.credentials,
+            "member_name_max_bytes": self.member_name_max_bytes,
+        })
+    }
+
+    /// A problem with the values, naming the field.
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if self.member_name_max_bytes < 8 {
+            return Some(("member_name_max_bytes", "must be at least 8"));
+        }
+        let blank = self.mapping.groups.keys().any(|k| k.trim().is_empty());
+        blank.then_some(("mapping.groups", "has a blank HR group name"))
+    }
+}

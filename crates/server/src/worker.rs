@@ -1,0 +1,361 @@
+//! The in-process worker pool: claims jobs from the store's queue and runs them.
+//!
+//! `workers.concurrency` tasks each claim one job at a time with a lease. The store never
+//! hands out two jobs of one employee at once, and a job always reads the employee's
+//! newest record, so changes that arrive while a job runs are applied by the next one.
+//!
+//! - `sync_employee`: resolves the tenant's mapping against its live member groups,
+//!   looks up the employee's owned members, and lets the engine plan and apply
+//!   ([`sync_engine::sync_employee`]). Applied or unchanged: the job is done. Otherwise it
+//!   is retried with exponential backoff and jitter, and marked failed after
+//!   `workers.max_attempts` attempts (visible, and retriable through the management API).
+//! - `sync_tenant`: queues a `sync_employee` job for every employee of the tenant.
+//!
+//! A tenant whose Akiles connection needs an admin (not connected, or the token source
+//! says [`TokenError::ReconnectRequired`]) keeps its jobs queued: they are put back
+//! without being marked failed, however long the wait.
+//!
+//! On shutdown a worker stops claiming and finishes the job it holds.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use akiles_client::{ClientError, TokenError};
+use akiles_types::{Member, MemberGroup};
+use anyhow::Context;
+use hr_domain::{Employee, HrGroup};
+use sync_engine::apply::{ApplyContext, Outcome};
+use sync_engine::desired::{DesiredMember, Policy};
+use sync_engine::ownership::is_owned;
+use sync_engine::run::{BrokenMapping, ResolvedMapping, resolve_mapping};
+use sync_store::{ConnectionState, Job, JobKind, StoreError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, debug, error, info, warn};
+
+use crate::connections::ConnectionError;
+use crate::metrics::job_outcome;
+use crate::state::AppState;
+use crate::tenant_settings::TenantSettings;
+
+/// Longest wait before a job of a disconnected tenant looks at its connection again.
+const RECONNECT_RECHECK: Duration = Duration::from_secs(60);
+
+/// The running workers.
+#[derive(Debug)]
+pub struct WorkerPool {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl WorkerPool {
+    /// Waits until every worker has stopped (after `stopping` turned true).
+    pub async fn wait(self) {
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                error!(error = %e, "A worker task panicked");
+            }
+        }
+    }
+}
+
+/// Starts `workers.concurrency` workers; they stop once `stopping` holds `true`.
+pub fn spawn_pool(state: AppState, stopping: watch::Receiver<bool>) -> WorkerPool {
+    let instance = format!("{:08x}", rand::random::<u32>());
+    let tasks = (0..state.settings.workers.concurrency)
+        .map(|n| {
+            let name = format!("{instance}-{n}");
+            tokio::spawn(run_worker(state.clone(), name, stopping.clone()))
+        })
+        .collect();
+    WorkerPool { tasks }
+}
+
+async fn run_worker(state: AppState, name: String, mut stopping: watch::Receiver<bool>) {
+    let settings = &state.settings.workers;
+    debug!(worker = %name, "Worker {name} started");
+    while !*stopping.borrow() {
+        match state.store.claim_job(&name, settings.lease()).await {
+            Ok(Some(job)) => {
+                run_job(&state, &name, job).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => warn!(worker = %name, error = %e, "Worker {name} could not claim a job"),
+        }
+        tokio::select! {
+            () = state.jobs_ready.notified() => {}
+            () = tokio::time::sleep(settings.poll_interval()) => {}
+            changed = stopping.changed() => if changed.is_err() { break },
+        }
+    }
+    debug!(worker = %name, "Worker {name} stopped");
+}
+
+/// How a job's attempt ended.
+#[derive(Debug)]
+enum Verdict {
+    /// Nothing left to do; the label is counted (`applied`, `unchanged`, …).
+    Done(&'static str),
+    /// Failed; try again after a backoff (counts as an attempt).
+    Retry(String),
+    /// The tenant's connection needs an admin; wait without giving up.
+    AwaitConnection,
+}
+
+async fn run_job(state: &AppState, worker: &str, job: Job) {
+    let span = tracing::info_span!(
+        "job",
+        job.id = job.id.0,
+        job.kind = job.kind.as_str(),
+        tenant = %job.tenant,
+        employee.id = job.employee_id.as_ref().map(|id| id.as_str()),
+        attempt = job.attempts,
+    );
+    async {
+        let verdict = match job.kind {
+            JobKind::SyncEmployee => sync_employee_job(state, &job).await,
+            JobKind::SyncTenant => sync_tenant_job(state, &job).await,
+        };
+        settle(state, worker, &job, verdict).await;
+    }
+    .instrument(span)
+    .await;
+}
+
+/// Records the verdict in the queue, the metrics and the log.
+async fn settle(state: &AppState, worker: &str, job: &Job, verdict: Verdict) {
+    let id = job.id.0;
+    let kind = job.kind.as_str();
+    let now = state.clock.now();
+    let written = match &verdict {
+        Verdict::Done(outcome) => {
+            job_outcome(kind, outcome);
+            if job.kind == JobKind::SyncEmployee {
+                let seconds = (now - job.changed_at).as_seconds_f64().max(0.0);
+                metrics::histogram!("akiles_hr_sync_change_to_applied_seconds").record(seconds);
+            }
+            debug!("Job {id} done: {outcome}");
+            state.store.complete_job(job.id, worker).await
+        }
+        Verdict::AwaitConnection => {
+            job_outcome(kind, "awaiting_connection");
+            let wait = state.settings.workers.backoff_max().min(RECONNECT_RECHECK);
+            info!(tenant = %job.tenant, "Job {id} waits for tenant {} to reconnect Akiles", job.tenant);
+            let reason = "waiting for the Akiles connection to be reconnected";
+            state
+                .store
+                .reschedule_job(job.id, worker, reason, now + wait)
+                .await
+        }
+        Verdict::Retry(reason) if job.attempts >= state.settings.workers.max_attempts => {
+            job_outcome(kind, "failed");
+            error!(error = %reason, "Job {id} failed after {} attempts; retry it once the cause is fixed", job.attempts);
+            state.store.fail_job(job.id, worker, reason).await
+        }
+        Verdict::Retry(reason) => {
+            job_outcome(kind, "retried");
+            let delay = backoff(state, job.attempts);
+            let delay_ms = delay.as_millis();
+            warn!(error = %reason, delay_ms, "Job {id} failed; retrying in {delay_ms} ms");
+            state
+                .store
+                .reschedule_job(job.id, worker, reason, now + delay)
+                .await
+        }
+    };
+    match written {
+        Ok(()) => {}
+        Err(StoreError::LostLease(_)) => {
+            warn!("Job {id} outlived its lease; another worker has it now");
+        }
+        Err(e) => error!(error = %e, "Could not record the end of job {id}"),
+    }
+}
+
+/// Exponential backoff with equal jitter: half the ceiling, plus up to the other half.
+fn backoff(state: &AppState, attempts: u32) -> Duration {
+    let settings = &state.settings.workers;
+    let exponent = attempts.saturating_sub(1).min(30);
+    let ceiling = settings
+        .backoff_base()
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(settings.backoff_max());
+    let half = ceiling / 2;
+    let jitter_ms = rand::random_range(0..=u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
+    half + Duration::from_millis(jitter_ms)
+}
+
+async fn sync_tenant_job(state: &AppState, job: &Job) -> Verdict {
+    let result = async {
+        let employees = state.store.employees(&job.tenant).await?;
+        for stored in &employees {
+            let id = &stored.employee.id;
+            state
+                .store
+                .enqueue(&job.tenant, JobKind::SyncEmployee, Some(id))
+                .await?;
+        }
+        Ok::<usize, StoreError>(employees.len())
+    }
+    .await;
+    match result {
+        Ok(count) => {
+            state.wake_workers();
+            info!(tenant = %job.tenant, employees = count, "Queued a sync of {count} employees of tenant {}", job.tenant);
+            Verdict::Done("queued_employees")
+        }
+        Err(e) => Verdict::Retry(format!("queueing the tenant's employees failed: {e}")),
+    }
+}
+
+async fn sync_employee_job(state: &AppState, job: &Job) -> Verdict {
+    match try_sync_employee(state, job).await {
+        Ok(verdict) => verdict,
+        Err(JobError::AwaitConnection) => Verdict::AwaitConnection,
+        Err(JobError::Other(e)) => {
+            if needs_reconnect(state, &job.tenant).await {
+                Verdict::AwaitConnection
+            } else {
+                Verdict::Retry(format!("{e:#}"))
+            }
+        }
+    }
+}
+
+/// Why a job stopped before the engine ran.
+#[derive(Debug)]
+enum JobError {
+    AwaitConnection,
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(error: anyhow::Error) -> Self {
+        JobError::Other(error)
+    }
+}
+
+impl From<ClientError> for JobError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Token(TokenError::ReconnectRequired) => JobError::AwaitConnection,
+            other => JobError::Other(other.into()),
+        }
+    }
+}
+
+async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobError> {
+    let tenant = job.tenant.as_str();
+    let id = job
+        .employee_id
+        .as_ref()
+        .context("a sync_employee job without an employee id")?;
+    let Some(tenant_row) = state
+        .store
+        .tenant(tenant)
+        .await
+        .context("reading the tenant")?
+    else {
+        return Ok(Verdict::Done("tenant_gone"));
+    };
+    let Some(stored) = state
+        .store
+        .employee(tenant, id)
+        .await
+        .context("reading the employee")?
+    else {
+        return Ok(Verdict::Done("no_record"));
+    };
+    let settings = TenantSettings::from_json(&tenant_row.settings)
+        .context("the tenant's stored settings are not valid")?;
+
+    let client = match state.connections.client(tenant).await {
+        Ok(client) => client,
+        Err(ConnectionError::ReconnectNeeded) => return Err(JobError::AwaitConnection),
+        Err(e) => return Err(anyhow::Error::new(e).into()),
+    };
+    let groups = state.connections.member_groups(tenant, &client).await?;
+    let resolved = resolve_mapping(&settings.mapping, &groups)
+        .context("the tenant's mapping cannot be resolved")?;
+    let observed = sync_engine::Akiles::owned_members_of(&client, id.as_str()).await?;
+
+    let today = state.clock.now().date();
+    let policy = Policy {
+        mapping: resolved.mapping.clone(),
+        credentials: settings.credentials,
+        name_max_bytes: settings.member_name_max_bytes,
+    };
+    let desired = stored
+        .present
+        .then(|| DesiredMember::from_employee(&stored.employee, &policy, today))
+        .flatten();
+    let held = held_groups(&resolved, &groups, &observed);
+    let extra_errors = match &desired {
+        Some(_) => broken_for(&stored.employee, &resolved.broken),
+        None => Vec::new(),
+    };
+
+    let ctx = ApplyContext {
+        api: &client,
+        store: state.store.as_ref(),
+        tenant,
+        run: None,
+        held_groups: &held,
+        clock: state.clock.as_ref(),
+    };
+    let report =
+        sync_engine::sync_employee(ctx, id, desired.as_ref(), observed, extra_errors).await;
+    Ok(match report.outcome {
+        Outcome::Unchanged => Verdict::Done("unchanged"),
+        Outcome::Applied => Verdict::Done("applied"),
+        Outcome::Incomplete | Outcome::Failed if needs_reconnect(state, tenant).await => {
+            Verdict::AwaitConnection
+        }
+        Outcome::Incomplete | Outcome::Failed => Verdict::Retry(report.errors.join("; ")),
+    })
+}
+
+/// True when the tenant's connection is no longer usable.
+async fn needs_reconnect(state: &AppState, tenant: &str) -> bool {
+    match state.store.connection(tenant).await {
+        Ok(Some(connection)) => connection.state != ConnectionState::Connected,
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
+/// Groups whose associations are left alone: those of a broken mapping, and any group an
+/// owned association points to that is no longer live (as the snapshot run does).
+fn held_groups(
+    resolved: &ResolvedMapping,
+    groups: &[MemberGroup],
+    members: &[Member],
+) -> BTreeSet<String> {
+    let live: BTreeSet<&str> = groups
+        .iter()
+        .filter(|g| !g.is_deleted)
+        .map(|g| g.id.as_str())
+        .collect();
+    let mut held = resolved.held.clone();
+    let associations = members
+        .iter()
+        .flat_map(|m| m.group_associations.iter().flatten());
+    for assoc in associations.filter(|a| !a.is_deleted && is_owned(&a.metadata)) {
+        if !live.contains(assoc.member_group_id.as_str()) {
+            held.insert(assoc.member_group_id.clone());
+        }
+    }
+    held
+}
+
+/// The broken mapping entries that concern this employee, as errors.
+fn broken_for(employee: &Employee, broken: &[BrokenMapping]) -> Vec<String> {
+    broken
+        .iter()
+        .filter(|b| match &b.hr_group {
+            None => true,
+            Some(group) => HrGroup::parse(group).is_some_and(|g| employee.groups.contains(&g)),
+        })
+        .map(ToString::to_string)
+        .collect()
+}
