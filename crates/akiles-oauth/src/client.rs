@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::error::{OAuthError, ProtocolError, TransientError};
-use crate::http::{HttpFailure, send};
+use crate::http::{HttpFailure, Sender};
 
 /// The scopes asked for when the settings name none: full access, plus a refresh token.
 pub const DEFAULT_SCOPES: [&str; 2] = ["full_read_write", "offline"];
@@ -142,7 +142,7 @@ impl fmt::Debug for TokenSet {
 /// tokens. Cheap to share behind an `Arc`; it holds no per-tenant state.
 pub struct AkilesOAuth {
     client: ConfiguredClient,
-    http: reqwest::Client,
+    http: Sender,
     scopes: Vec<Scope>,
     clock: Arc<dyn Clock>,
 }
@@ -181,7 +181,7 @@ impl AkilesOAuth {
 
         Ok(Self {
             client,
-            http,
+            http: Sender(http),
             scopes,
             clock: Arc::new(SystemClock),
         })
@@ -219,12 +219,11 @@ impl AkilesOAuth {
     ) -> Result<TokenSet, OAuthError> {
         let sent_at = self.clock.now();
         let verifier = PkceCodeVerifier::new(pkce_verifier.expose_secret().to_owned());
-        let http = |request| send(&self.http, request);
         let response = self
             .client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(verifier)
-            .request_async(&http)
+            .request_async(&self.http)
             .await
             .map_err(classify)?;
 
@@ -237,11 +236,10 @@ impl AkilesOAuth {
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, OAuthError> {
         let sent_at = self.clock.now();
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
-        let http = |request| send(&self.http, request);
         let response = self
             .client
             .exchange_refresh_token(&token)
-            .request_async(&http)
+            .request_async(&self.http)
             .await
             .map_err(classify)?;
 

@@ -7,8 +7,23 @@
 
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use oauth2::http::{HeaderMap, StatusCode, header};
-use oauth2::{HttpRequest, HttpResponse};
+use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
+
+/// reqwest as oauth2's HTTP client. A named type rather than a closure, so the futures
+/// that use it stay `Send` for every lifetime.
+#[derive(Debug, Clone)]
+pub(crate) struct Sender(pub reqwest::Client);
+
+impl<'c> AsyncHttpClient<'c> for Sender {
+    type Error = HttpFailure;
+    type Future = BoxFuture<'c, Result<HttpResponse, HttpFailure>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(send(&self.0, request))
+    }
+}
 
 /// A token request that did not produce an answer oauth2 should parse.
 #[derive(Debug, thiserror::Error)]
@@ -28,10 +43,7 @@ pub(crate) enum HttpFailure {
 }
 
 /// Sends `request` with `client` and hands the answer back in `http` types.
-pub(crate) async fn send(
-    client: &reqwest::Client,
-    request: HttpRequest,
-) -> Result<HttpResponse, HttpFailure> {
+async fn send(client: &reqwest::Client, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
     let request = reqwest::Request::try_from(request).map_err(HttpFailure::Transport)?;
     let response = client
         .execute(request)

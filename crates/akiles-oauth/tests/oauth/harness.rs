@@ -7,9 +7,11 @@ use std::time::Duration;
 use akiles_emulator::{
     EmulatorConfig, FaultEffect, FaultRule, Faults, OAuthClient, RunningEmulator,
 };
-use akiles_oauth::{AkilesOAuth, OAuthSettings, TokenSet};
+use akiles_oauth::{AkilesOAuth, ConnectionTokens, OAuthSettings, TokenSet};
 use hr_domain::FixedClock;
 use secrecy::{ExposeSecret, SecretString};
+use sync_store::{Connection, DataKey, SqliteStore, Store};
+use tempfile::TempDir;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use url::Url;
@@ -21,6 +23,7 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1:9/akiles/callback";
 pub const START: OffsetDateTime = datetime!(2026-03-02 08:00 UTC);
 /// Lifetime of the emulator's access tokens in these tests.
 pub const ACCESS_TTL: Duration = Duration::from_secs(3600);
+pub const TENANT: &str = "acme";
 
 /// What the consent page sent the browser back with.
 #[derive(Debug)]
@@ -35,7 +38,10 @@ pub struct TestOAuth {
     pub emulator: RunningEmulator,
     pub oauth: Arc<AkilesOAuth>,
     pub clock: Arc<FixedClock>,
+    /// A fresh SQLite file with the tenant [`TENANT`], on the same clock.
+    pub store: Arc<SqliteStore>,
     browser: reqwest::Client,
+    _dir: TempDir,
 }
 
 impl TestOAuth {
@@ -58,13 +64,61 @@ impl TestOAuth {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("store.db").display()
+        );
+        let store = SqliteStore::connect(&url, DataKey::generate(), clock.clone())
+            .await
+            .unwrap();
+        store.ensure_tenant(TENANT).await.unwrap();
 
         Self {
             emulator,
             oauth: Arc::new(oauth),
             clock,
+            store: Arc::new(store),
             browser,
+            _dir: dir,
         }
+    }
+
+    /// Connects [`TENANT`] through `begin_connect`, the consent page and `finish_connect`,
+    /// then zeroes the emulator's call counters.
+    pub async fn connect_tenant(&self) -> Connection {
+        let url = akiles_oauth::begin_connect(&*self.store, TENANT, &self.oauth, &*self.clock)
+            .await
+            .unwrap();
+        let callback = self.approve(&url).await;
+        let (state, code) = (callback.state.unwrap(), callback.code.unwrap());
+        let store = &*self.store;
+        akiles_oauth::finish_connect(store, &self.oauth, &*self.clock, &state, &code)
+            .await
+            .unwrap();
+        self.emulator.reset_calls();
+        self.connection().await
+    }
+
+    /// The stored connection of [`TENANT`].
+    pub async fn connection(&self) -> Connection {
+        self.store.connection(TENANT).await.unwrap().unwrap()
+    }
+
+    /// A token source for [`TENANT`], as one worker process would build it.
+    pub fn tokens(&self) -> ConnectionTokens {
+        ConnectionTokens::new(
+            self.store.clone(),
+            TENANT,
+            self.oauth.clone(),
+            self.clock.clone(),
+        )
+    }
+
+    /// Moves the test clock (not the emulator's) forward.
+    pub fn advance(&self, by: Duration) {
+        use hr_domain::Clock;
+        self.clock.set(self.clock.now() + by);
     }
 
     /// Settings for this emulator with another client secret.
@@ -219,4 +273,54 @@ fn unescape(text: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+/// Log lines written while a [`LogCapture`] is the thread's default subscriber.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Captures every event of every crate, TRACE included, on this thread until the
+    /// guard drops. Tests using it run on the current-thread runtime.
+    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(capture.clone())
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Lines at WARN level.
+    pub fn warnings(&self) -> Vec<String> {
+        let text = self.text();
+        text.lines()
+            .filter(|line| line.contains(" WARN "))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
