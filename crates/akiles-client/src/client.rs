@@ -220,11 +220,20 @@ impl Client {
         self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
 
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_failure(e, call.replay))?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let label = if error.is_timeout() {
+                    "timeout"
+                } else {
+                    "transport"
+                };
+                record_attempt(call, label, started);
+                return Err(transport_failure(error, call.replay));
+            }
+        };
         let status = response.status();
+        record_attempt(call, status.as_str(), started);
         let retry_after = retry_after(response.headers(), self.inner.retry.max_retry_after);
         // The status line arrived, so the request certainly reached the server.
         let body = response
@@ -322,6 +331,26 @@ impl Client {
             .waited_ms
             .fetch_add(millis(waited), Ordering::Relaxed);
     }
+}
+
+/// Counts one attempt in the `metrics` facade: `akiles_requests_total` and
+/// `akiles_request_duration_seconds`, labelled with the method, the path template
+/// (`route`, never the real path) and the status (`200`, `429`, `timeout`, `transport`).
+fn record_attempt(call: &Call, status: &str, started: Instant) {
+    let method = call.method.as_str().to_owned();
+    metrics::counter!(
+        "akiles_requests_total",
+        "method" => method.clone(),
+        "route" => call.route,
+        "status" => status.to_owned(),
+    )
+    .increment(1);
+    metrics::histogram!(
+        "akiles_request_duration_seconds",
+        "method" => method,
+        "route" => call.route,
+    )
+    .record(started.elapsed().as_secs_f64());
 }
 
 /// Whether repeating a request can cause a second effect on the server.

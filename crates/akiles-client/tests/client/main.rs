@@ -9,4 +9,5 @@ mod groups;
 mod lists;
 mod logs;
 mod members;
+mod metrics;
 mod support;
