@@ -1,12 +1,14 @@
 //! `akiles-hr-sync`: keeps Akiles door access in step with an HR system.
 //!
 //! Subcommands: `demo` (emulator + a made-up company, end to end), `import` (a file
-//! export as a complete snapshot), `emulator` (the local Akiles stand-in).
+//! export as a complete snapshot), `emulator` (the local Akiles stand-in), `serve` (the
+//! service: push and management APIs, workers) and `tenants` (tenant admin).
 
 mod demo;
 mod import;
 mod keys;
 mod output;
+mod serve;
 mod telemetry;
 
 use std::net::SocketAddr;
@@ -40,6 +42,10 @@ enum Command {
     Import(import::ImportArgs),
     /// Run the Akiles emulator (a local, in-memory stand-in for the Akiles API).
     Emulator(EmulatorArgs),
+    /// Run the service: push and management APIs and the sync workers.
+    Serve(serve::ServeArgs),
+    /// Create, list and delete tenants and their API keys.
+    Tenants(serve::TenantsArgs),
 }
 
 /// Options of `akiles-hr-sync emulator`.
@@ -147,6 +153,8 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Emulator(args) => run_emulator(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Tenants(args) => serve::run_tenants(args).await,
         }
     });
     match result {
