@@ -4,6 +4,7 @@
 //! export as a complete snapshot), `emulator` (the local Akiles stand-in), `serve` (the
 //! service: push and management APIs, workers) and `tenants` (tenant admin).
 
+mod admin;
 mod demo;
 mod import;
 mod keys;
@@ -46,6 +47,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Create, list and delete tenants and their API keys.
     Tenants(serve::TenantsArgs),
+    /// Manage who may log in to the admin pages.
+    Admin(admin::AdminArgs),
 }
 
 /// Options of `akiles-hr-sync emulator`.
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
             Command::Emulator(args) => run_emulator(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Tenants(args) => serve::run_tenants(args).await,
+            Command::Admin(args) => admin::run(args).await,
         }
     });
     match result {

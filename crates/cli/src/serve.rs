@@ -58,7 +58,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Opens (and migrates) the store named by the settings.
-async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = &settings.database;
     if !url.starts_with("sqlite:") {
         anyhow::bail!("unsupported database URL: only sqlite: URLs are supported so far");
