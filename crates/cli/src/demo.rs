@@ -1,39 +1,60 @@
-//! `akiles-hr-sync demo`: the whole sync on a laptop, with nothing to install.
+//! `akiles-hr-sync demo`: the service and the Akiles emulator on a laptop, nothing to
+//! install.
 //!
-//! Starts the Akiles emulator in-process, writes a made-up company's HR export (the same
-//! every time) and a configuration into a demo folder, imports it, imports it again to
-//! show that nothing more is needed, then applies a day of HR changes. It keeps the
-//! emulator running afterwards so the result can be looked at (Ctrl-C stops it).
+//! Starts the emulator (with this service registered as an OAuth application) and the
+//! service in-process on a SQLite file in the demo folder, creates the tenant `demo` with
+//! a made-up company (the same people every time) and an admin with a random password,
+//! and prints the admin URL and login. Connecting goes through the real OAuth flow: press
+//! Connect Akiles and approve on the emulator's consent page.
+//!
+//! With `--exit` it checks itself instead of waiting for Ctrl-C: it logs in, connects
+//! and answers the consent page with plain HTTP requests, maps every department and turns
+//! PINs on, waits until every employee is in sync, presses Sync now (nothing to do), then
+//! applies a day of HR changes, printing the write calls of each step.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Context;
+use akiles_emulator::{EmulatorConfig, OAuthClient, RunningEmulator};
+use anyhow::{Context, bail};
 use clap::Args;
-use sync_engine::Config;
+use hr_domain::{
+    Clock, Email, Employee, EmployeeId, EmploymentStatus, HrGroup, PersonName, SystemClock,
+};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use sync_server::{AppState, Settings, SettingsSources, StoredAccessTokens};
+use sync_store::{SqliteStore, Store, SyncState};
+use url::Url;
 
-use crate::{import, telemetry};
+use crate::telemetry;
 
 /// Options of `akiles-hr-sync demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder for the demo's files (export, configuration, database); default: a new
-    /// folder under the system's temporary directory.
+    /// Folder for the demo's files (database, data key); default: a new folder under the
+    /// system's temporary directory.
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Number of employees of the made-up company.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=5000))]
     pub employees: u32,
-    /// Port of the emulator (0 = any free port).
+    /// Port of the service and its admin pages (0 = any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Exit when done instead of keeping the emulator running.
+    /// Check the whole flow without a browser and exit, instead of waiting for Ctrl-C.
     #[arg(long)]
     pub exit: bool,
 }
 
-const API_KEY: &str = "ak_demo_key_not_secret";
+const TENANT: &str = "demo";
+const ADMIN: &str = "admin";
+const CLIENT_ID: &str = "app_akileshrsyncdemo";
+/// How long the self-check waits for the workers at each step.
+const DEADLINE: Duration = Duration::from_secs(180);
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -43,139 +64,374 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
-    let emulator_config = akiles_emulator::EmulatorConfig {
-        api_keys: vec![API_KEY.to_owned()],
-        ..akiles_emulator::EmulatorConfig::default()
-    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
-        .context("cannot start the emulator")?;
-    let addr = listener.local_addr()?;
+        .context("cannot bind the service's port")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let client_secret = random_text(16);
+    let emulator = akiles_emulator::spawn(EmulatorConfig {
+        oauth_clients: vec![OAuthClient {
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: client_secret.clone(),
+            redirect_uris: vec![format!("{base}/oauth/callback")],
+        }],
+        ..EmulatorConfig::default()
+    })
+    .await
+    .context("cannot start the emulator")?;
+
+    let database = format!("sqlite://{}?mode=rwc", dir.join("demo.db").display());
+    let settings = demo_settings(&dir, &base, &emulator, &database, &client_secret)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = SqliteStore::connect(&database, settings.data_key.clone(), clock.clone())
+        .await
+        .context("cannot open the demo database")?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let password = random_text(12);
+    prepare(store.as_ref(), &password, args.employees as usize).await?;
+
+    // TODO(correctness): like `serve`, the demo uses stored access tokens without
+    // refreshing them; the emulator's tokens live an hour (#3).
+    let tokens = Arc::new(StoredAccessTokens::new(store.clone()));
+    let state = AppState::new(settings, store.clone(), clock, tokens);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(akiles_emulator::serve(listener, emulator_config, async {
+    let service = tokio::spawn(sync_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
-    let base_url = format!("http://{addr}/v2");
-    println!("Akiles emulator running at {base_url}\n");
+    print_welcome(&base, &emulator, &password, args.employees);
 
-    let company = Company::generate(args.employees as usize);
-    let export = dir.join("employees.csv");
-    let config_path = dir.join("demo.toml");
-    write(&export, &company.to_csv())?;
-    write(&config_path, &demo_config(&base_url, &dir))?;
-    let config = Config::load(&config_path)?;
-    let client = import::build_client(&config, config.akiles.url.as_deref(), Some(API_KEY))?;
-    let store = import::open_store(
-        config
-            .database
-            .as_deref()
-            .unwrap_or(import::DEFAULT_DATABASE),
-    )
-    .await?;
-
-    println!("== 1. First import of {} ==", export.display());
-    let first = run_import(&export, &config, &client, store.as_ref()).await?;
-    println!("\n== 2. The same file again: nothing should change ==");
-    let second = run_import(&export, &config, &client, store.as_ref()).await?;
-
-    let changed = company.with_changes();
-    let changed_export = dir.join("employees-next-day.csv");
-    write(&changed_export, &changed.to_csv())?;
-    println!("\n== 3. Next day: 3 transfers, 2 leavers, 1 hire, 1 renamed ==");
-    let third = run_import(&changed_export, &config, &client, store.as_ref()).await?;
-
-    println!("\n== Write calls per run: {first}, {second}, {third} ==");
-    print_how_to_look(&base_url, &config_path, &changed_export, &dir);
-
-    if !args.exit {
-        println!("\nThe emulator keeps running; press Ctrl-C to stop.");
-        telemetry::shutdown_signal().await;
-    }
-    let _ = stop.send(());
-    server
+    let outcome = if args.exit {
+        self_check(
+            &base,
+            &password,
+            &emulator,
+            store.as_ref(),
+            args.employees as usize,
+        )
         .await
-        .context("the emulator task failed")?
-        .context("the emulator failed")?;
+    } else {
+        println!("\nThe service and the emulator keep running; press Ctrl-C to stop.");
+        telemetry::shutdown_signal().await;
+        Ok(())
+    };
+    let _ = stop.send(());
+    service
+        .await
+        .context("the service task failed")?
+        .context("the service failed")?;
+    emulator.shutdown().await;
+    outcome?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_import(
-    file: &Path,
-    config: &Config,
-    client: &akiles_client::Client,
-    store: &dyn sync_store::Store,
-) -> anyhow::Result<usize> {
-    let employees = import::read_export(file, config)?;
-    let report = import::import(config, employees, client, store, false, false).await?;
-    if report.has_problems() {
-        anyhow::bail!("the demo import reported problems");
+fn demo_settings(
+    dir: &Path,
+    base: &str,
+    emulator: &RunningEmulator,
+    database: &str,
+    client_secret: &str,
+) -> anyhow::Result<Settings> {
+    let data_key = crate::keys::data_key(database)?;
+    let toml = format!(
+        r#"# Written by `akiles-hr-sync demo`; see docs/configuration.md for every key.
+        public_url = "{base}"
+        database = "{database}"
+        data_key = "{data_key}"
+        cookie_key = "{cookie_key}"
+        [akiles]
+        api_url = "{api_url}"
+        authorize_url = "{auth_url}"
+        token_url = "{token_url}"
+        client_id = "{CLIENT_ID}"
+        client_secret = "{client_secret}"
+        rate_per_second = 500
+        groups_cache_secs = 5
+        [workers]
+        concurrency = 4
+        poll_interval_ms = 200
+        backoff_base_ms = 200
+        backoff_max_ms = 5000
+        "#,
+        data_key = data_key.to_base64(),
+        cookie_key = random_base64(64),
+        api_url = emulator.base_url(),
+        auth_url = emulator.auth_url(),
+        token_url = emulator.token_url(),
+    );
+    let path = dir.join("demo-service.toml");
+    std::fs::write(&path, toml).with_context(|| format!("cannot write {}", path.display()))?;
+    let sources = SettingsSources {
+        file: Some(path),
+        listen: None,
+    };
+    Settings::load(&sources).context("the demo's settings are not valid")
+}
+
+/// The tenant, its employees (each with a queued sync) and the admin.
+async fn prepare(store: &dyn Store, password: &str, size: usize) -> anyhow::Result<()> {
+    store.ensure_tenant(TENANT).await?;
+    for person in &Company::generate(size).people {
+        store
+            .put_employee_and_enqueue(TENANT, &person.employee()?, 1)
+            .await?;
     }
-    Ok(report.applied().values().sum())
+    let hash = sync_server::admin::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the admin password: {e}"))?;
+    store.upsert_admin(ADMIN, &hash).await?;
+    Ok(())
 }
 
-fn write(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+fn print_welcome(base: &str, emulator: &RunningEmulator, password: &str, employees: u32) {
+    println!("Akiles emulator running at {}", emulator.base_url());
+    println!("akiles-hr-sync running at {base} with tenant {TENANT} ({employees} employees)\n");
+    println!("Admin pages:  {base}/admin/tenants/{TENANT}");
+    println!("Login:        {ADMIN} / {password}");
+    println!(
+        "Then press Connect Akiles, approve on the emulator's page, tick PIN and map the \
+         departments."
+    );
 }
 
-fn demo_config(base_url: &str, dir: &Path) -> String {
-    let database = dir.join("demo.db");
-    format!(
-        r#"# Written by `akiles-hr-sync demo`. See docs/configuration.md for every key.
-tenant = "demo"
-database = "sqlite://{database}?mode=rwc"
+/// The demo's run without a browser: connect, map, converge, change, converge.
+async fn self_check(
+    base: &str,
+    password: &str,
+    emulator: &RunningEmulator,
+    store: &dyn Store,
+    size: usize,
+) -> anyhow::Result<()> {
+    let browser = Browser::new(base)?;
+    browser.login(password).await?;
+    browser.connect().await?;
+    println!("\n== Connected to the emulator's organization through OAuth ==");
 
-[akiles]
-url = "{base_url}"
-rate_per_second = 500
+    browser.save_mapping(emulator).await?;
+    wait_in_sync(store, size).await?;
+    let first = emulator.write_calls();
+    println!("== 1. Mapping saved, PIN on: every employee in sync ({first} write calls) ==");
 
-[source]
-format = "csv"
-date_format = "YYYY-MM-DD"
-active_values = ["active"]
-inactive_values = ["terminated"]
+    browser
+        .post(&format!("/admin/tenants/{TENANT}/sync"), &[])
+        .await?;
+    wait_in_sync(store, size).await?;
+    let second = emulator.write_calls() - first;
+    println!("== 2. Sync now: nothing should change ({second} write calls) ==");
 
-[source.columns]
-id = "employee_id"
-name = ["first_name", "last_name"]
-email = "work_email"
-groups = ["department"]
-status = "status"
-start_date = "start_date"
-end_date = "end_date"
+    let next_day = Company::generate(size).with_changes();
+    for person in &next_day.people {
+        store
+            .put_employee_and_enqueue(TENANT, &person.employee()?, 2)
+            .await?;
+    }
+    wait_in_sync(store, next_day.people.len()).await?;
+    let third = emulator.write_calls() - first - second;
+    println!("== 3. Next day: 3 transfers, 2 leavers, 1 hire, 1 renamed ({third} write calls) ==");
 
-[mapping]
-every_employee = ["All staff"]
+    println!("\n== Write calls per run: {first}, {second}, {third} ==");
+    let mut calls = String::new();
+    for (endpoint, count) in emulator.calls() {
+        let _ = writeln!(calls, "  {endpoint}: {count}");
+    }
+    println!("\nEmulator calls by endpoint:\n{calls}");
+    Ok(())
+}
 
-[mapping.groups]
-"Production" = ["Production"]
-"IT/IS" = ["IT/IS"]
-"Sales" = ["Sales"]
-"Software Engineering" = ["Software Engineering"]
-"Admin Offices" = ["Admin Offices"]
-"Executive Office" = ["Executive Office"]
+/// Waits until `size` employees are linked and in sync with no job left.
+async fn wait_in_sync(store: &dyn Store, size: usize) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let jobs = store.jobs(Some(TENANT), None, 1).await?;
+        let links = store.links(TENANT).await?;
+        let synced = links
+            .iter()
+            .filter(|l| l.state == SyncState::InSync)
+            .count();
+        if jobs.is_empty() && synced >= size {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the employees did not reach Akiles in time ({synced} of {size} in sync)");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
-[credentials]
-pin = true
-pin_length = 6
-"#,
-        database = database.display()
+/// A scripted browser: keeps the service's cookies and answers the consent page.
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookies: std::sync::Mutex<BTreeMap<String, String>>,
+}
+
+impl Browser {
+    fn new(base: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            base: base.to_owned(),
+            http,
+            cookies: std::sync::Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        let cookie = {
+            let cookies = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
+            let pairs: Vec<String> = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            pairs.join("; ")
+        };
+        let response = request.header(COOKIE, cookie).send().await?;
+        let mut cookies = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
+        for header in response.headers().get_all(SET_COOKIE) {
+            let text = header.to_str().unwrap_or_default();
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Ok(response)
+    }
+
+    async fn post(&self, path: &str, form: &[(String, String)]) -> anyhow::Result<String> {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in form {
+            body.append_pair(name, value);
+        }
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.finish());
+        let response = self.send(request).await?;
+        if response.status() != reqwest::StatusCode::SEE_OTHER {
+            bail!("POST {path} answered {}", response.status());
+        }
+        location(&response)
+    }
+
+    async fn login(&self, password: &str) -> anyhow::Result<()> {
+        let form = [("username", ADMIN), ("password", password)].map(owned);
+        self.post("/admin/login", &form).await?;
+        Ok(())
+    }
+
+    /// Connect Akiles, approve on the consent page, follow the callback.
+    async fn connect(&self) -> anyhow::Result<()> {
+        let authorize = self
+            .post(&format!("/admin/tenants/{TENANT}/connect"), &[])
+            .await?;
+        let consent = self.http.get(&authorize).send().await?.text().await?;
+        let mut form = consent_fields(&consent);
+        form.push(owned(("decision", "approve")));
+        let action = Url::parse(&authorize)?.join(&form_action(&consent)?)?;
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &form {
+            body.append_pair(name, value);
+        }
+        let answer = self
+            .http
+            .post(action)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.finish())
+            .send()
+            .await?;
+        let callback = location(&answer)?;
+        if callback.contains("error=") {
+            bail!("the consent page refused the demo's request");
+        }
+        let back = self.send(self.http.get(&callback)).await?;
+        let page = location(&back)?;
+        if page != format!("/admin/tenants/{TENANT}") {
+            bail!("connecting did not finish: the callback led to {page}");
+        }
+        Ok(())
+    }
+
+    /// Every employee gets "All staff", each department its own group, and a PIN.
+    async fn save_mapping(&self, emulator: &RunningEmulator) -> anyhow::Result<()> {
+        let group = |name: &str| {
+            emulator
+                .member_group_id(name)
+                .with_context(|| format!("the emulator has no group {name}"))
+        };
+        let mut form = vec![
+            owned(("pin", "on")),
+            owned(("pin_length", "6")),
+            ("every".to_owned(), group("All staff")?),
+        ];
+        for (index, (department, _)) in DEPARTMENTS.iter().enumerate() {
+            form.push((format!("hr.{index}"), (*department).to_owned()));
+            form.push((format!("to.{index}"), group(department)?));
+        }
+        self.post(&format!("/admin/tenants/{TENANT}/settings"), &form)
+            .await?;
+        Ok(())
+    }
+}
+
+fn owned((name, value): (&str, &str)) -> (String, String) {
+    (name.to_owned(), value.to_owned())
+}
+
+fn location(response: &reqwest::Response) -> anyhow::Result<String> {
+    let value = response
+        .headers()
+        .get(LOCATION)
+        .with_context(|| format!("expected a redirect, got {}", response.status()))?;
+    Ok(value.to_str()?.to_owned())
+}
+
+fn form_action(html: &str) -> anyhow::Result<String> {
+    let form = html
+        .find("<form")
+        .map(|at| &html[at..])
+        .context("no form on the page")?;
+    attribute(form, "action").context("the form has no action")
+}
+
+/// What pressing a button of the consent form sends: hidden fields and checked radios.
+fn consent_fields(html: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    for chunk in html.split("<input").skip(1) {
+        let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
+        let kind = attribute(tag, "type").unwrap_or_default();
+        let sent = kind == "hidden" || (kind == "radio" && tag.contains(" checked"));
+        if let (true, Some(name), Some(value)) =
+            (sent, attribute(tag, "name"), attribute(tag, "value"))
+        {
+            fields.push((name, value));
+        }
+    }
+    fields
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = tag[start..].find('"')? + start;
+    let raw = &tag[start..end];
+    Some(
+        raw.replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
     )
 }
 
-fn print_how_to_look(base_url: &str, config: &Path, export: &Path, dir: &Path) {
-    let root = base_url.trim_end_matches("/v2");
-    println!("\nLook at the result:");
-    println!("  calls per endpoint:  curl -s {root}/_emulator/calls");
-    println!(
-        "  managed members:     curl -s -H 'Authorization: Bearer {API_KEY}' \\\n      \
-         '{base_url}/members?metadata.managed_by=akiles-hr-sync&expand=group_associations,pins&limit=5'"
-    );
-    println!(
-        "  plan again:          akiles-hr-sync import {} --config {} --akiles-token {API_KEY} --dry-run -v",
-        export.display(),
-        config.display()
-    );
-    println!("  files:               {}", dir.display());
+fn random_text(bytes: usize) -> String {
+    let mut out = String::new();
+    for _ in 0..bytes {
+        let _ = write!(out, "{:02x}", rand::random::<u8>());
+    }
+    out
+}
+
+fn random_base64(bytes: usize) -> String {
+    use base64::Engine as _;
+    let data: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// A made-up company: the same people for the same size, every time.
@@ -317,26 +573,43 @@ impl Company {
         });
         next
     }
+}
 
-    fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "employee_id,first_name,last_name,work_email,department,status,start_date,end_date\n",
-        );
-        for p in &self.people {
-            let number = p.id.trim_start_matches("E-");
-            let email = format!(
-                "{}.{}.{number}@example.com",
-                ascii(&p.first),
-                ascii(&p.last)
-            );
-            let status = if p.active { "active" } else { "terminated" };
-            let _ = writeln!(
-                out,
-                "{},{},\"{}\",{email},{},{status},{},{}",
-                p.id, p.first, p.last, p.department, p.start, p.end
-            );
-        }
-        out
+impl Person {
+    /// The person as an HR record.
+    fn employee(&self) -> anyhow::Result<Employee> {
+        let date = |text: &str| -> anyhow::Result<Option<time::Date>> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            Ok(Some(time::Date::parse(text, &format)?))
+        };
+        Ok(Employee {
+            id: EmployeeId::parse(&self.id)?,
+            name: PersonName::parse(&format!("{} {}", self.first, self.last))?,
+            email: Some(Email::parse(&self.email())?),
+            groups: HrGroup::parse(self.department).into_iter().collect(),
+            status: if self.active {
+                EmploymentStatus::Active
+            } else {
+                EmploymentStatus::Terminated
+            },
+            start_date: date(&self.start)?,
+            end_date: date(&self.end)?,
+            card: None,
+            attributes: Vec::new(),
+        })
+    }
+
+    /// A made-up work address.
+    fn email(&self) -> String {
+        let number = self.id.trim_start_matches("E-");
+        format!(
+            "{}.{}.{number}@example.com",
+            ascii(&self.first),
+            ascii(&self.last)
+        )
     }
 }
 
