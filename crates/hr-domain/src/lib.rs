@@ -18,7 +18,7 @@ use time::Date;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use mapping::{CredentialSettings, Mapping, MappingError, PinLength};
-pub use text::{normalize_text, truncate_utf8};
+pub use text::{has_control_character, normalize_text, truncate_utf8};
 
 /// Why a value could not be parsed into a domain type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,8 +44,19 @@ impl EmployeeId {
     /// Longest id accepted, in bytes.
     pub const MAX_BYTES: usize = 128;
 
-    /// Trims and checks an id: non-empty, at most [`Self::MAX_BYTES`], no control characters.
+    /// Trims and checks an id: non-empty, at most [`Self::MAX_BYTES`], and no control
+    /// character inside it. The raw value is checked, so a tab or line break within the id
+    /// is refused rather than collapsed to a space; white space around it is trimmed.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let inner = raw.trim_matches(char::is_whitespace);
+        if inner
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        {
+            return Err(DomainError::ControlCharacter {
+                field: "employee id",
+            });
+        }
         let value = normalize_text(raw);
         if value.is_empty() {
             return Err(DomainError::Empty {
@@ -56,11 +67,6 @@ impl EmployeeId {
             return Err(DomainError::TooLong {
                 field: "employee id",
                 max: Self::MAX_BYTES,
-            });
-        }
-        if value.chars().any(char::is_control) {
-            return Err(DomainError::ControlCharacter {
-                field: "employee id",
             });
         }
         Ok(Self(value))
@@ -101,8 +107,12 @@ impl PersonName {
     /// Longest name accepted, in bytes (the name sent to Akiles may be capped shorter).
     pub const MAX_BYTES: usize = 1024;
 
-    /// Normalises and checks a name.
+    /// Normalises and checks a name: not blank (invisible characters alone are blank), no
+    /// control character, at most [`Self::MAX_BYTES`].
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        if has_control_character(raw) {
+            return Err(DomainError::ControlCharacter { field: "name" });
+        }
         let value = normalize_text(raw);
         if value.is_empty() {
             return Err(DomainError::Empty { field: "name" });
@@ -153,6 +163,9 @@ impl Email {
 
     /// Trims (including non-breaking spaces) and checks the shape `local@domain`.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        if has_control_character(raw) {
+            return Err(DomainError::ControlCharacter { field: "email" });
+        }
         let value = normalize_text(raw);
         if value.is_empty() {
             return Err(DomainError::Empty { field: "email" });
@@ -163,7 +176,7 @@ impl Email {
                 max: Self::MAX_BYTES,
             });
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if value.chars().any(char::is_whitespace) {
             return Err(DomainError::InvalidEmail {
                 reason: "it contains a space",
             });
@@ -232,7 +245,34 @@ pub struct HrGroup {
 }
 
 impl HrGroup {
-    /// Normalises a group name; `None` when it is blank.
+    /// Longest group name accepted, in bytes.
+    pub const MAX_BYTES: usize = 200;
+
+    /// Normalises and checks a group name read from HR data: `None` when it is blank, an
+    /// error when it holds a control character or is longer than [`Self::MAX_BYTES`].
+    pub fn try_parse(raw: &str) -> Result<Option<Self>, DomainError> {
+        if has_control_character(raw) {
+            return Err(DomainError::ControlCharacter { field: "HR group" });
+        }
+        let name = normalize_text(raw);
+        if name.len() > Self::MAX_BYTES {
+            return Err(DomainError::TooLong {
+                field: "HR group",
+                max: Self::MAX_BYTES,
+            });
+        }
+        if name.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            key: name.to_lowercase(),
+            name,
+        }))
+    }
+
+    /// Normalises a group name without the checks of [`Self::try_parse`], for looking up a
+    /// name that is already known (a mapping key, a stored record); `None` when blank.
+    /// Values from an HR export or a push go through [`Self::try_parse`].
     pub fn parse(raw: &str) -> Option<Self> {
         let name = normalize_text(raw);
         if name.is_empty() {
@@ -310,6 +350,9 @@ pub struct CardCredential {
 impl CardCredential {
     /// Parses a card value. A UID may contain `:`, `-` or spaces between hex pairs.
     pub fn parse(kind: CardKind, raw: &str) -> Result<Self, DomainError> {
+        if has_control_character(raw) {
+            return Err(DomainError::ControlCharacter { field: "card" });
+        }
         let text = normalize_text(raw);
         if text.is_empty() {
             return Err(DomainError::Empty { field: "card" });
@@ -421,6 +464,83 @@ mod tests {
                 field: "employee id"
             })
         );
+    }
+
+    #[test]
+    fn employee_id_with_a_control_character_inside_is_refused() {
+        let refused = Err(DomainError::ControlCharacter {
+            field: "employee id",
+        });
+
+        for raw in [
+            "E-1\n007",
+            "E-1\t007",
+            "E-1\r007",
+            "E\u{7}1",
+            "E-1\u{2028}7",
+            "\u{1b}E-1",
+        ] {
+            assert_eq!(EmployeeId::parse(raw), refused, "{raw:?}");
+        }
+        assert_eq!(EmployeeId::parse("\tE-1007\n").unwrap().as_str(), "E-1007");
+        assert_eq!(
+            EmployeeId::parse("E-10\u{200b}07").unwrap().as_str(),
+            "E-1007"
+        );
+    }
+
+    #[test]
+    fn names_and_emails_with_control_characters_are_refused() {
+        assert_eq!(
+            PersonName::parse("Ana\u{7} Pérez"),
+            Err(DomainError::ControlCharacter { field: "name" })
+        );
+        assert_eq!(
+            PersonName::parse("\u{1b}[2JAna"),
+            Err(DomainError::ControlCharacter { field: "name" })
+        );
+        assert_eq!(
+            Email::parse("ana\u{0}@example.com"),
+            Err(DomainError::ControlCharacter { field: "email" })
+        );
+        assert_eq!(
+            PersonName::parse("Ana\tPérez").unwrap().as_str(),
+            "Ana Pérez"
+        );
+    }
+
+    #[test]
+    fn a_name_of_invisible_characters_only_is_empty() {
+        assert_eq!(
+            PersonName::parse("\u{200b}"),
+            Err(DomainError::Empty { field: "name" })
+        );
+        assert_eq!(
+            PersonName::parse("\u{feff}\u{2060} "),
+            Err(DomainError::Empty { field: "name" })
+        );
+        let coder = "Zoë Þórhallsdóttir 👩🏽\u{200d}💻";
+        assert_eq!(PersonName::parse(coder).unwrap().as_str(), coder);
+    }
+
+    #[test]
+    fn hr_group_values_are_checked_for_length_and_control_characters() {
+        let long = "D".repeat(HrGroup::MAX_BYTES + 1);
+
+        assert_eq!(
+            HrGroup::try_parse(&long).unwrap_err(),
+            DomainError::TooLong {
+                field: "HR group",
+                max: HrGroup::MAX_BYTES
+            }
+        );
+        assert_eq!(
+            HrGroup::try_parse("Lab\u{7}").unwrap_err(),
+            DomainError::ControlCharacter { field: "HR group" }
+        );
+        assert_eq!(HrGroup::try_parse(" \u{200b} "), Ok(None));
+        let fits = "é".repeat(HrGroup::MAX_BYTES / 2);
+        assert_eq!(HrGroup::try_parse(&fits).unwrap().unwrap().name(), fits);
     }
 
     #[test]
