@@ -17,17 +17,13 @@
 //!
 //! On shutdown a worker stops claiming and finishes the job it holds.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use akiles_client::{ClientError, TokenError};
-use akiles_types::{Member, MemberGroup};
 use anyhow::Context;
-use hr_domain::{Employee, HrGroup};
 use sync_engine::apply::{ApplyContext, Outcome};
 use sync_engine::desired::{DesiredMember, Policy};
-use sync_engine::ownership::is_owned;
-use sync_engine::run::{BrokenMapping, ResolvedMapping, resolve_mapping};
+use sync_engine::run::{broken_for, held_groups, resolve_mapping};
 use sync_store::{ConnectionState, Job, JobKind, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -277,10 +273,11 @@ async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobEr
     let groups = state.connections.member_groups(tenant, &client).await?;
     let resolved = resolve_mapping(&settings.mapping, &groups)
         .context("the tenant's mapping cannot be resolved")?;
-    let observed = sync_engine::Akiles::owned_members_of(&client, id.as_str()).await?;
+    let observed = sync_engine::Akiles::owned_members_of(&client, tenant, id.as_str()).await?;
 
     let today = state.clock.now().date();
     let policy = Policy {
+        tenant: tenant.to_owned(),
         mapping: resolved.mapping.clone(),
         credentials: settings.credentials,
         name_max_bytes: settings.member_name_max_bytes,
@@ -289,7 +286,7 @@ async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobEr
         .present
         .then(|| DesiredMember::from_employee(&stored.employee, &policy, today))
         .flatten();
-    let held = held_groups(&resolved, &groups, &observed);
+    let held = held_groups(&resolved, &groups, observed.iter());
     let extra_errors = match &desired {
         Some(_) => broken_for(&stored.employee, &resolved.broken),
         None => Vec::new(),
@@ -324,38 +321,3 @@ async fn needs_reconnect(state: &AppState, tenant: &str) -> bool {
     }
 }
 
-/// Groups whose associations are left alone: those of a broken mapping, and any group an
-/// owned association points to that is no longer live (as the snapshot run does).
-fn held_groups(
-    resolved: &ResolvedMapping,
-    groups: &[MemberGroup],
-    members: &[Member],
-) -> BTreeSet<String> {
-    let live: BTreeSet<&str> = groups
-        .iter()
-        .filter(|g| !g.is_deleted)
-        .map(|g| g.id.as_str())
-        .collect();
-    let mut held = resolved.held.clone();
-    let associations = members
-        .iter()
-        .flat_map(|m| m.group_associations.iter().flatten());
-    for assoc in associations.filter(|a| !a.is_deleted && is_owned(&a.metadata)) {
-        if !live.contains(assoc.member_group_id.as_str()) {
-            held.insert(assoc.member_group_id.clone());
-        }
-    }
-    held
-}
-
-/// The broken mapping entries that concern this employee, as errors.
-fn broken_for(employee: &Employee, broken: &[BrokenMapping]) -> Vec<String> {
-    broken
-        .iter()
-        .filter(|b| match &b.hr_group {
-            None => true,
-            Some(group) => HrGroup::parse(group).is_some_and(|g| employee.groups.contains(&g)),
-        })
-        .map(ToString::to_string)
-        .collect()
-}

@@ -46,6 +46,7 @@ fn policy() -> Policy {
         ..CredentialSettings::default()
     };
     Policy {
+        tenant: "bench".to_owned(),
         mapping,
         credentials,
         name_max_bytes: 255,
@@ -156,7 +157,9 @@ fn plan_all(desired: &[DesiredMember], members: Option<&[Member]>) -> usize {
     let mut steps = 0;
     for (i, d) in desired.iter().enumerate() {
         let observed = members.map(|m| std::slice::from_ref(&m[i])).unwrap_or(&[]);
-        steps += plan(&d.employee_id, Some(d), observed, &held).steps.len();
+        steps += plan("bench", &d.employee_id, Some(d), observed, &held)
+            .steps
+            .len();
     }
     steps
 }

@@ -17,10 +17,14 @@ use async_trait::async_trait;
 pub trait Akiles: Send + Sync {
     /// Every live member group.
     async fn member_groups(&self) -> Result<Vec<MemberGroup>, ClientError>;
-    /// Every live member carrying the ownership marker, expanded.
-    async fn owned_members(&self) -> Result<Vec<Member>, ClientError>;
-    /// The live owned members standing for one employee, expanded.
-    async fn owned_members_of(&self, employee_id: &str) -> Result<Vec<Member>, ClientError>;
+    /// Every live member carrying the ownership marker of `tenant`, expanded.
+    async fn owned_members(&self, tenant: &str) -> Result<Vec<Member>, ClientError>;
+    /// The live members of `tenant` standing for one employee, expanded.
+    async fn owned_members_of(
+        &self,
+        tenant: &str,
+        employee_id: &str,
+    ) -> Result<Vec<Member>, ClientError>;
 
     async fn create_member(&self, body: &NewMember) -> Result<Member, ClientError>;
     async fn update_member(&self, id: &str, patch: &MemberPatch) -> Result<Member, ClientError>;

@@ -125,11 +125,11 @@ pub async fn sync_employee(
     let mut report = EmployeeReport::new(id.clone(), warnings);
     report.errors = extra_errors;
 
-    let first_member = plan(id, desired, &observed, ctx.held_groups).member_id;
+    let first_member = plan(ctx.tenant, id, desired, &observed, ctx.held_groups).member_id;
     let mut link = LinkState::from_observed(id, first_member, &observed);
 
     for attempt in 1..=MAX_ATTEMPTS {
-        let plan = plan(id, desired, &observed, ctx.held_groups);
+        let plan = plan(ctx.tenant, id, desired, &observed, ctx.held_groups);
         if attempt == 1 {
             report.planned = plan.counts();
             report.plan = plan.steps.iter().map(ToString::to_string).collect();
@@ -147,7 +147,7 @@ pub async fn sync_employee(
             Err(error) if attempt < MAX_ATTEMPTS => {
                 warn!(employee.id = %id, attempt, error = %error,
                     "A call for employee {id} may have been applied; looking again");
-                match ctx.api.owned_members_of(id.as_str()).await {
+                match ctx.api.owned_members_of(ctx.tenant, id.as_str()).await {
                     Ok(members) => observed = members,
                     Err(lookup) => {
                         report

@@ -9,10 +9,13 @@ use akiles_types::{
 use async_trait::async_trait;
 
 use crate::akiles::Akiles;
-use crate::ownership::{EMPLOYEE_ID_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use crate::ownership::{EMPLOYEE_ID_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, TENANT_KEY};
 
-fn owned_query(employee_id: Option<&str>) -> MemberQuery {
+fn owned_query(tenant: &str, employee_id: Option<&str>) -> MemberQuery {
     let mut query = MemberQuery::by_metadata(MANAGED_BY_KEY, MANAGED_BY_VALUE);
+    query
+        .metadata
+        .push((TENANT_KEY.to_owned(), tenant.to_owned()));
     if let Some(id) = employee_id {
         query
             .metadata
@@ -45,8 +48,14 @@ async fn complete(client: &Client, mut member: Member) -> Result<Member, ClientE
     Ok(member)
 }
 
-async fn owned(client: &Client, employee_id: Option<&str>) -> Result<Vec<Member>, ClientError> {
-    let members = client.list_members_all(&owned_query(employee_id)).await?;
+async fn owned(
+    client: &Client,
+    tenant: &str,
+    employee_id: Option<&str>,
+) -> Result<Vec<Member>, ClientError> {
+    let members = client
+        .list_members_all(&owned_query(tenant, employee_id))
+        .await?;
     let mut complete_members = Vec::with_capacity(members.len());
     for member in members {
         complete_members.push(complete(client, member).await?);
@@ -61,12 +70,16 @@ impl Akiles for Client {
             .await
     }
 
-    async fn owned_members(&self) -> Result<Vec<Member>, ClientError> {
-        owned(self, None).await
+    async fn owned_members(&self, tenant: &str) -> Result<Vec<Member>, ClientError> {
+        owned(self, tenant, None).await
     }
 
-    async fn owned_members_of(&self, employee_id: &str) -> Result<Vec<Member>, ClientError> {
-        owned(self, Some(employee_id)).await
+    async fn owned_members_of(
+        &self,
+        tenant: &str,
+        employee_id: &str,
+    ) -> Result<Vec<Member>, ClientError> {
+        owned(self, tenant, Some(employee_id)).await
     }
 
     async fn create_member(&self, body: &NewMember) -> Result<Member, ClientError> {

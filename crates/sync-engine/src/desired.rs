@@ -9,7 +9,7 @@ use hr_domain::{
 };
 use time::{Date, Time};
 
-use crate::ownership::{EMPLOYEE_ID_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use crate::ownership::{EMPLOYEE_ID_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, TENANT_KEY};
 
 /// Akiles' documented limit on one object's metadata, counted as the UTF-8 bytes of the
 /// JSON-encoded map.
@@ -21,6 +21,8 @@ pub const DEFAULT_NAME_MAX_BYTES: usize = 255;
 /// The rules that turn records into desired member state, for one tenant.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// The tenant whose members these are (written into member metadata).
+    pub tenant: String,
     pub mapping: Mapping,
     pub credentials: CredentialSettings,
     /// Longest member name sent to Akiles, in bytes.
@@ -98,7 +100,7 @@ impl DesiredMember {
             });
         }
 
-        let (metadata, trimmed) = member_metadata(employee);
+        let (metadata, trimmed) = member_metadata(employee, &policy.tenant);
         warnings.extend(trimmed);
 
         let (groups, unmapped) = policy.mapping.member_groups_for(employee);
@@ -149,13 +151,14 @@ fn metadata_bytes(metadata: &Metadata) -> usize {
 
 /// Builds member metadata within [`METADATA_LIMIT_BYTES`].
 ///
-/// `managed_by` and `employee_id` are always kept. Optional attributes are taken in their
+/// `managed_by`, `sync_tenant` and `employee_id` are always kept. Optional attributes are taken in their
 /// priority order; one that does not fit whole is shortened to what fits (at least 8 bytes
 /// of value), otherwise dropped. The result depends only on the record, so a second run
 /// produces identical metadata and never flip-flops.
-pub fn member_metadata(employee: &Employee) -> (Metadata, Option<Warning>) {
+pub fn member_metadata(employee: &Employee, tenant: &str) -> (Metadata, Option<Warning>) {
     let mut metadata = Metadata::from([
         (MANAGED_BY_KEY.to_owned(), MANAGED_BY_VALUE.to_owned()),
+        (TENANT_KEY.to_owned(), tenant.to_owned()),
         (EMPLOYEE_ID_KEY.to_owned(), employee.id.as_str().to_owned()),
     ]);
     let (mut dropped, mut shortened) = (Vec::new(), Vec::new());
@@ -227,6 +230,7 @@ mod tests {
 
     fn policy() -> Policy {
         Policy {
+            tenant: "acme".to_owned(),
             mapping: Mapping::new(),
             credentials: CredentialSettings::default(),
             name_max_bytes: 64,
@@ -278,19 +282,20 @@ mod tests {
         let mut e = employee("E-1009");
         e.attributes = vec![
             ("department".into(), "d".repeat(300)),
-            ("job_title".into(), "j".repeat(600)),
+            ("job_title".into(), "j".repeat(550)),
             ("office".into(), "o".repeat(200)),
             ("cost_center".into(), "CC-4410".into()),
             ("manager_email".into(), "boss@example.com".into()),
         ];
 
-        let (metadata, warning) = member_metadata(&e);
+        let (metadata, warning) = member_metadata(&e, "acme");
 
         assert!(metadata_bytes(&metadata) <= METADATA_LIMIT_BYTES);
         assert_eq!(metadata["employee_id"], "E-1009");
         assert_eq!(metadata["managed_by"], "akiles-hr-sync");
         assert_eq!(metadata["department"].len(), 300);
-        assert_eq!(metadata["job_title"].len(), 600);
+        assert_eq!(metadata["job_title"].len(), 550);
+        assert_eq!(metadata["sync_tenant"], "acme");
         assert!(metadata["office"].len() < 200);
         assert_eq!(
             warning,
@@ -300,7 +305,7 @@ mod tests {
             })
         );
         assert_eq!(
-            member_metadata(&e).0,
+            member_metadata(&e, "acme").0,
             metadata,
             "a second run gives the same metadata"
         );

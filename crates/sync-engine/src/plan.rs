@@ -234,6 +234,7 @@ impl Plan {
 /// the sync, or belong to another employee, are ignored), with their sub-objects
 /// expanded. `held_groups` are member groups to leave alone.
 pub fn plan(
+    tenant: &str,
     employee_id: &EmployeeId,
     desired: Option<&DesiredMember>,
     observed: &[Member],
@@ -242,7 +243,7 @@ pub fn plan(
     // Ids are compared as parsed (trimmed), as the run groups members by them: a member
     // whose `employee_id` carries stray spaces is this employee's, not a stranger.
     let is_theirs = |m: &&Member| {
-        let raw = member_employee_id(&m.metadata);
+        let raw = member_employee_id(&m.metadata, tenant);
         !m.is_deleted
             && raw.and_then(|raw| EmployeeId::parse(raw).ok()).as_ref() == Some(employee_id)
     };

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use akiles_client::ClientError;
 use akiles_types::{Member, MemberGroup};
 use futures_util::StreamExt;
-use hr_domain::{Clock, CredentialSettings, Employee, EmployeeId, HrGroup, Mapping};
+use hr_domain::{
+    Clock, CredentialSettings, Employee, EmployeeId, HrGroup, Mapping, normalize_text,
+};
 use serde::{Deserialize, Serialize};
 use sync_store::{RunId, Store, StoreError};
 use time::Date;
@@ -82,7 +84,8 @@ pub struct ResolvedMapping {
     pub held: BTreeSet<String>,
 }
 
-/// Resolves each reference by id first, then by exact name among live groups.
+/// Resolves each reference by id first, then by exact name among live groups, then by
+/// name ignoring case and extra spaces.
 pub fn resolve_mapping(
     spec: &MappingSpec,
     groups: &[MemberGroup],
@@ -95,7 +98,12 @@ pub fn resolve_mapping(
             if let Some(group) = live.iter().find(|g| g.id == reference) {
                 return Ok(Some(group.id.clone()));
             }
-            let by_name: Vec<_> = live.iter().filter(|g| g.name == reference).collect();
+            let mut by_name: Vec<_> = live.iter().filter(|g| g.name == reference).collect();
+            if by_name.is_empty() {
+                let folded = normalize_text(reference).to_lowercase();
+                let same = |g: &&&MemberGroup| normalize_text(&g.name).to_lowercase() == folded;
+                by_name = live.iter().filter(same).collect();
+            }
             match by_name.as_slice() {
                 [group] => Ok(Some(group.id.clone())),
                 [] => {
@@ -242,13 +250,47 @@ impl std::fmt::Debug for SnapshotContext<'_> {
     }
 }
 
-/// Makes Akiles match a complete snapshot of employees.
+/// Makes Akiles match a complete snapshot of employees: [`prepare_snapshot`], then
+/// [`PreparedSnapshot::plan_report`] for a dry run or [`PreparedSnapshot::apply`].
 pub async fn sync_snapshot(
     ctx: SnapshotContext<'_>,
     employees: Vec<Employee>,
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport, RunError> {
+    let prepared = prepare_snapshot(ctx, employees, options.today).await?;
+    if options.dry_run {
+        return Ok(prepared.plan_report(progress));
+    }
+    prepared.apply(options.concurrency, progress).await
+}
+
+/// A snapshot read against Akiles once, ready to print and to apply: the plan printed
+/// is the plan applied.
+pub struct PreparedSnapshot<'a> {
+    ctx: SnapshotContext<'a>,
+    employees: Vec<Employee>,
+    work: Vec<Work>,
+    held: BTreeSet<String>,
+    report: RunReport,
+}
+
+impl std::fmt::Debug for PreparedSnapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedSnapshot")
+            .field("tenant", &self.ctx.tenant)
+            .field("employees", &self.work.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads member groups and the tenant's owned members (one paged list), resolves the
+/// mapping and computes every employee's desired state. Writes nothing.
+pub async fn prepare_snapshot(
+    ctx: SnapshotContext<'_>,
+    employees: Vec<Employee>,
+    today: Date,
+) -> Result<PreparedSnapshot<'_>, RunError> {
     let groups = ctx
         .api
         .member_groups()
@@ -261,41 +303,29 @@ pub async fn sync_snapshot(
     for broken in &resolved.broken {
         warn!(reference = %broken.reference, "Mapping is broken: {broken}");
     }
-    let policy = Policy {
-        mapping: resolved.mapping.clone(),
-        credentials: ctx.credentials,
-        name_max_bytes: ctx.name_max_bytes,
-    };
-
     let mut report = RunReport {
         run: None,
-        dry_run: options.dry_run,
+        dry_run: true,
         employees: Vec::new(),
         broken_mappings: resolved.broken.clone(),
-        refused: None,
+        refused: refusal(&employees),
         unreadable_members: Vec::new(),
     };
-    if employees.is_empty() {
-        report.refused = Some(
-            "the snapshot holds no employees; it looks like a failed export, so nothing was \
-             changed and no member was deleted"
-                .to_owned(),
-        );
-        warn!("Refused an empty snapshot: no member was deleted");
-        return Ok(report);
-    }
-
-    if let Some(id) = first_repeated_id(&employees) {
-        report.refused = Some(format!(
-            "the snapshot lists employee {id} more than once; nothing was changed"
-        ));
-        warn!(employee.id = %id, "Refused a snapshot listing employee {id} twice");
-        return Ok(report);
+    let empty = |report| PreparedSnapshot {
+        ctx,
+        employees: Vec::new(),
+        work: Vec::new(),
+        held: BTreeSet::new(),
+        report,
+    };
+    if let Some(why) = &report.refused {
+        warn!("Refused the snapshot: {why}");
+        return Ok(empty(report));
     }
 
     let members = ctx
         .api
-        .owned_members()
+        .owned_members(ctx.tenant)
         .await
         .map_err(|source| RunError::Read {
             what: "members",
@@ -303,65 +333,114 @@ pub async fn sync_snapshot(
         })?;
     let mut observed: BTreeMap<EmployeeId, Vec<Member>> = BTreeMap::new();
     for member in members {
-        match member_employee_id(&member.metadata).map(EmployeeId::parse) {
+        match member_employee_id(&member.metadata, ctx.tenant).map(EmployeeId::parse) {
             Some(Ok(id)) => observed.entry(id).or_default().push(member),
             _ => report.unreadable_members.push(member.id),
         }
     }
 
-    if !options.dry_run {
-        report.run = Some(ctx.store.start_run(ctx.tenant, "import").await?);
-        store_snapshot(ctx, &employees).await?;
-    }
-
-    let work = work_list(&employees, &mut observed, &policy, &resolved, options.today);
-    progress.start(work.len());
+    let policy = Policy {
+        tenant: ctx.tenant.to_owned(),
+        mapping: resolved.mapping.clone(),
+        credentials: ctx.credentials,
+        name_max_bytes: ctx.name_max_bytes,
+    };
+    let work = work_list(&employees, &mut observed, &policy, &resolved, today);
     let held = held_groups(&resolved, &groups, observed_members(&work));
-    let apply = ApplyContext {
-        api: ctx.api,
-        store: ctx.store,
-        tenant: ctx.tenant,
-        run: report.run,
-        held_groups: &held,
-        clock: ctx.clock,
-    };
-    let reports: Vec<EmployeeReport> = if options.dry_run {
-        work.into_iter()
-            .map(|w| dry_run(&w, &held, progress))
-            .collect()
-    } else {
-        // Members to delete go first, as a phase of their own: a leaver's e-mail, card or
-        // PIN is freed before a hire in the same snapshot is given it.
-        let (leavers, others): (Vec<Work>, Vec<Work>) =
-            work.into_iter().partition(|w| w.desired.is_none());
-        let mut reports = apply_all(apply, leavers, options.concurrency, progress).await;
-        reports.extend(apply_all(apply, others, options.concurrency, progress).await);
-        reports
-    };
-    report.employees = reports;
-    report
-        .employees
-        .sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
+    Ok(PreparedSnapshot {
+        ctx,
+        employees,
+        work,
+        held,
+        report,
+    })
+}
 
-    if let Some(run) = report.run {
-        let summary = summary_json(&report);
-        ctx.store.finish_run(run, &summary).await?;
+/// Why a snapshot must not be applied at all, if it must not.
+fn refusal(employees: &[Employee]) -> Option<String> {
+    if employees.is_empty() {
+        return Some(
+            "the snapshot holds no employees; it looks like a failed export, so nothing was \
+             changed and no member was deleted"
+                .to_owned(),
+        );
     }
-    if options.dry_run {
+    first_repeated_id(employees)
+        .map(|id| format!("the snapshot lists employee {id} more than once; nothing was changed"))
+}
+
+impl PreparedSnapshot<'_> {
+    /// The plan of every employee, as a dry-run report. Pure.
+    pub fn plan_report(&self, progress: &dyn Progress) -> RunReport {
+        let mut report = self.report.clone();
+        progress.start(self.work.len());
+        report.employees = self
+            .work
+            .iter()
+            .map(|w| dry_run(self.ctx.tenant, w, &self.held, progress))
+            .collect();
+        report
+            .employees
+            .sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
         let planned = summary_line(&report.planned());
         info!(
             employees = report.employees.len(),
             "Planned sync run: {planned}"
         );
-    } else {
+        report
+    }
+
+    /// Stores the snapshot and applies every plan (leavers first).
+    pub async fn apply(
+        self,
+        concurrency: usize,
+        progress: &dyn Progress,
+    ) -> Result<RunReport, RunError> {
+        let PreparedSnapshot {
+            ctx,
+            employees,
+            work,
+            held,
+            mut report,
+        } = self;
+        report.dry_run = false;
+        if report.refused.is_some() {
+            return Ok(report);
+        }
+        report.run = Some(ctx.store.start_run(ctx.tenant, "import").await?);
+        store_snapshot(ctx, &employees).await?;
+
+        progress.start(work.len());
+        let apply = ApplyContext {
+            api: ctx.api,
+            store: ctx.store,
+            tenant: ctx.tenant,
+            run: report.run,
+            held_groups: &held,
+            clock: ctx.clock,
+        };
+        // Members to delete go first, as a phase of their own: a leaver's e-mail, card or
+        // PIN is freed before a hire in the same snapshot is given it.
+        let (leavers, others): (Vec<Work>, Vec<Work>) =
+            work.into_iter().partition(|w| w.desired.is_none());
+        let mut reports = apply_all(apply, leavers, concurrency, progress).await;
+        reports.extend(apply_all(apply, others, concurrency, progress).await);
+        report.employees = reports;
+        report
+            .employees
+            .sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
+
+        if let Some(run) = report.run {
+            ctx.store.finish_run(run, &summary_json(&report)).await?;
+        }
         let applied = summary_line(&report.applied());
         let failed = report.failures().count();
         info!(
             employees = report.employees.len(),
             failed, "Sync run finished: {applied}"
         );
+        Ok(report)
     }
-    Ok(report)
 }
 
 struct Work {
@@ -435,8 +514,10 @@ fn observed_members(work: &[Work]) -> impl Iterator<Item = &Member> {
 
 /// Groups whose associations are left alone: those of a broken mapping, and any group an
 /// owned association points to that is no longer live in Akiles (deleted by hand; a
-/// mapping that named it by name cannot know its id any more).
-fn held_groups<'a>(
+/// mapping that named it by name cannot know its id any more). While any mapping entry is
+/// broken, every group outside the resolved mapping is held too: the broken entry may be
+/// a renamed group or a typo, and access it granted must not be revoked on a guess.
+pub fn held_groups<'a>(
     resolved: &ResolvedMapping,
     groups: &[MemberGroup],
     members: impl Iterator<Item = &'a Member>,
@@ -448,15 +529,19 @@ fn held_groups<'a>(
         .collect();
     let mut held = resolved.held.clone();
     let associations = members.flat_map(|m| m.group_associations.iter().flatten());
+    let mapped = resolved.mapping.all_member_groups();
+    let broken = !resolved.broken.is_empty();
     for assoc in associations.filter(|a| !a.is_deleted && is_owned(&a.metadata)) {
-        if !live.contains(assoc.member_group_id.as_str()) {
+        let group = assoc.member_group_id.as_str();
+        if !live.contains(group) || (broken && !mapped.contains(group)) {
             held.insert(assoc.member_group_id.clone());
         }
     }
     held
 }
 
-fn broken_for(employee: &Employee, broken: &[BrokenMapping]) -> Vec<String> {
+/// The broken mapping entries that concern `employee`, as errors to report for them.
+pub fn broken_for(employee: &Employee, broken: &[BrokenMapping]) -> Vec<String> {
     broken
         .iter()
         .filter(|b| match &b.hr_group {
@@ -467,8 +552,19 @@ fn broken_for(employee: &Employee, broken: &[BrokenMapping]) -> Vec<String> {
         .collect()
 }
 
-fn dry_run(work: &Work, held: &BTreeSet<String>, progress: &dyn Progress) -> EmployeeReport {
-    let plan = plan(&work.id, work.desired.as_ref(), &work.observed, held);
+fn dry_run(
+    tenant: &str,
+    work: &Work,
+    held: &BTreeSet<String>,
+    progress: &dyn Progress,
+) -> EmployeeReport {
+    let plan = plan(
+        tenant,
+        &work.id,
+        work.desired.as_ref(),
+        &work.observed,
+        held,
+    );
     let report = EmployeeReport {
         employee_id: work.id.clone(),
         outcome: Outcome::Unchanged,

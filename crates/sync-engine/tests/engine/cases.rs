@@ -496,3 +496,54 @@ async fn b23_a_group_mapped_by_name_and_deleted_keeps_its_associations_untouched
         [lab_b].into()
     );
 }
+
+#[tokio::test]
+async fn a_renamed_group_breaks_its_mapping_but_revokes_nobodys_access() {
+    let mut engine = TestEngine::spawn().await;
+    engine.mapping = mapping(&[("Production", "Production"), ("Sales", "Sales")]);
+    let staff = [
+        employee("E-1", "Ana Pérez", &["Production"]),
+        employee("E-2", "Bo Lind", &["Sales"]),
+    ];
+    engine.sync(&staff).await;
+    let sales = engine.group_id("Sales");
+    let rename = akiles_client::MemberGroupPatch {
+        name: Some("Sales Team".to_owned()),
+        ..akiles_client::MemberGroupPatch::default()
+    };
+    engine
+        .client
+        .update_member_group(&sales, &rename)
+        .await
+        .unwrap();
+    engine.emulator.reset_calls();
+
+    let report = engine.sync(&staff).await;
+
+    assert_eq!(report.broken_mappings.len(), 1);
+    assert_eq!(
+        engine.emulator.write_calls(),
+        0,
+        "{:?}",
+        engine.emulator.calls()
+    );
+    assert_eq!(association_groups(&engine.member_of("E-2")), [sales].into());
+    assert!(report.has_problems());
+}
+
+#[tokio::test]
+async fn a_group_name_differing_only_in_case_resolves_to_the_group() {
+    let mut engine = TestEngine::spawn().await;
+    engine.mapping = mapping(&[("Production", "production  ")]);
+
+    let report = engine
+        .sync([employee("E-1", "Ana Pérez", &["Production"])])
+        .await;
+
+    assert!(report.broken_mappings.is_empty());
+    let production = engine.group_id("Production");
+    assert_eq!(
+        association_groups(&engine.member_of("E-1")),
+        [production].into()
+    );
+}

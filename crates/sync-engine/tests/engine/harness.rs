@@ -87,6 +87,27 @@ impl TestEngine {
         self.run(api, employees.as_ref(), false).await
     }
 
+    /// Runs a snapshot for another tenant on the same emulator and store.
+    pub async fn sync_as(&self, tenant: &str, employees: impl AsRef<[Employee]>) -> RunReport {
+        let ctx = SnapshotContext {
+            api: &self.client,
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            tenant,
+            mapping: &self.mapping,
+            credentials: self.credentials,
+            name_max_bytes: self.name_max_bytes,
+        };
+        let options = RunOptions {
+            dry_run: false,
+            concurrency: self.concurrency,
+            today: TODAY,
+        };
+        sync_snapshot(ctx, employees.as_ref().to_vec(), options, &NoProgress)
+            .await
+            .unwrap()
+    }
+
     /// Plans a snapshot without changing anything.
     pub async fn dry_run(&self, employees: impl AsRef<[Employee]>) -> RunReport {
         self.run(&self.client, employees.as_ref(), true).await

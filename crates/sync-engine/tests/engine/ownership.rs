@@ -2,7 +2,9 @@
 
 use akiles_types::{Metadata, NewGroupAssociation, NewMember, NewMemberEmail, NewMemberPin};
 
-use crate::harness::{EmployeeExt, TestEngine, association_groups, employee, live, live_emails};
+use crate::harness::{
+    EmployeeExt, TENANT, TestEngine, association_groups, employee, live, live_emails,
+};
 
 fn metadata(pairs: &[(&str, &str)]) -> Metadata {
     pairs
@@ -96,7 +98,11 @@ async fn two_owned_members_for_one_employee_are_reduced_to_the_first() {
     let ana = employee("E-1", "Ana Pérez", &["Production"]);
     engine.sync([ana.clone()]).await;
     let first = engine.member_of("E-1").id;
-    let marker = [("managed_by", "akiles-hr-sync"), ("employee_id", "E-1")];
+    let marker = [
+        ("managed_by", "akiles-hr-sync"),
+        ("sync_tenant", TENANT),
+        ("employee_id", "E-1"),
+    ];
     let duplicate = member_by_hand(&engine, "Ana Pérez", metadata(&marker)).await;
     engine.emulator.reset_calls();
 
@@ -137,6 +143,7 @@ async fn an_owned_member_whose_employee_id_has_stray_spaces_is_adopted_not_dupli
     let engine = TestEngine::spawn().await;
     let marker = [
         ("managed_by", "akiles-hr-sync"),
+        ("sync_tenant", TENANT),
         ("employee_id", " E-1007\u{a0}"),
     ];
     let old = member_by_hand(&engine, "Tomás Herrera", metadata(&marker)).await;

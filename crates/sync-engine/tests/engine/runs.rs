@@ -127,3 +127,31 @@ async fn a_snapshot_listing_an_employee_twice_is_refused_before_any_member_is_ma
     assert!(engine.live_members().is_empty(), "{:?}", report.outcomes());
     assert_eq!(engine.emulator.write_calls(), 0);
 }
+
+#[tokio::test]
+async fn two_tenants_on_one_organization_never_touch_each_others_members() {
+    let engine = TestEngine::spawn().await;
+    engine
+        .sync([employee("E-1", "Ana Pérez", &["Production"])])
+        .await;
+    let alpha_member = engine.member_of("E-1").id;
+    engine.store.ensure_tenant("beta").await.unwrap();
+    engine.emulator.reset_calls();
+
+    let beta = engine
+        .sync_as("beta", [employee("B-7", "Bo Lind", &["Sales"])])
+        .await;
+
+    assert_eq!(
+        beta.planned().values().sum::<usize>(),
+        2,
+        "{:?}",
+        beta.planned()
+    );
+    assert_eq!(engine.calls("DELETE /v2/members/{member_id}"), 0);
+    assert_eq!(engine.member_of("E-1").id, alpha_member);
+    let again = engine
+        .sync([employee("E-1", "Ana Pérez", &["Production"])])
+        .await;
+    assert!(again.planned().is_empty(), "{:?}", again.planned());
+}
