@@ -598,4 +598,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn admin(&self, username: &str) -> Result<Option<Admin>, StoreError>;
     /// Every admin, by username.
     async fn admins(&self) -> Result<Vec<Admin>, StoreError>;
+
+    /// Takes (or renews, for the same `holder`) the tenant's run lock until now + `lease`.
+    /// False when another holder's lease has not expired: a run is already going.
+    async fn try_lock_runs(
+        &self,
+        tenant: &str,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+    /// Releases the tenant's run lock if `holder` has it.
+    async fn unlock_runs(&self, tenant: &str, holder: &str) -> Result<(), StoreError>;
 }

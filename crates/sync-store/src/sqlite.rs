@@ -65,10 +65,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
 
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(StoreError::Migrate)?;
+        migrate(&pool).await?;
         Ok(SqliteStore { pool, key, clock })
     }
 
@@ -83,6 +80,25 @@ impl SqliteStore {
 
     fn now_millis(&self) -> i64 {
         codec::to_millis(self.clock.now())
+    }
+}
+
+/// Applies pending migrations. Two processes opening a new database at once race on
+/// them (one sees "table already exists" half-way); the loser tries again after the
+/// winner has finished, when the migrations are found applied.
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match sqlx::migrate!("./migrations/sqlite").run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt < ATTEMPTS => {
+                debug!(attempt, error = %error, "Migrations raced another process; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(StoreError::Migrate(error)),
+        }
     }
 }
 
@@ -311,7 +327,8 @@ const SELECT_HISTORY: &str = r#"
     ORDER BY id DESC LIMIT $3"#;
 
 /// Everything of a tenant but the tenant row, children before parents; each takes the key.
-const DELETE_TENANT_ROWS: [&str; 8] = [
+const DELETE_TENANT_ROWS: [&str; 9] = [
+    "DELETE FROM run_locks WHERE tenant = $1",
     "DELETE FROM jobs WHERE tenant = $1",
     "DELETE FROM api_keys WHERE tenant = $1",
     "DELETE FROM connections WHERE tenant = $1",
@@ -617,6 +634,49 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?;
         rows.into_iter().map(TenantRow::decode).collect()
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn try_lock_runs(
+        &self,
+        tenant: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = self.now_millis();
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let mut tx = self.begin_write().await?;
+        require_tenant(&mut tx, tenant).await?;
+
+        let current: Option<(String, i64)> =
+            sqlx::query_as("SELECT holder, expires_at FROM run_locks WHERE tenant = $1")
+                .bind(tenant)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let free = current.is_none_or(|(who, until)| who == holder || until <= now);
+        if free {
+            sqlx::query(
+                "INSERT INTO run_locks (tenant, holder, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant) DO UPDATE SET holder = $2, expires_at = $3",
+            )
+            .bind(tenant)
+            .bind(holder)
+            .bind(now.saturating_add(lease_ms))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(free)
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn unlock_runs(&self, tenant: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM run_locks WHERE tenant = $1 AND holder = $2")
+            .bind(tenant)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     #[instrument(skip_all, fields(tenant = %key))]

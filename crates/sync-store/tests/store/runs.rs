@@ -11,6 +11,7 @@ store_tests!(
     runs_are_listed_newest_first_up_to_the_limit,
     runs_of_another_tenant_are_not_listed,
     finishing_a_run_that_does_not_exist_fails,
+    one_run_lock_per_tenant_until_released_or_expired,
 );
 
 async fn a_started_run_is_open_with_an_empty_summary(store: &TestStore) {
@@ -71,4 +72,43 @@ async fn finishing_a_run_that_does_not_exist_fails(store: &TestStore) {
     let result = store.finish_run(missing, &json!({})).await;
 
     assert!(matches!(result, Err(StoreError::UnknownRun(found)) if found == missing));
+}
+
+async fn one_run_lock_per_tenant_until_released_or_expired(store: &TestStore) {
+    let store = store.with_acme().await;
+    store.ensure_tenant("globex").await.unwrap();
+    let lease = std::time::Duration::from_secs(120);
+
+    assert!(store.try_lock_runs(ACME, "import-1", lease).await.unwrap());
+    assert!(!store.try_lock_runs(ACME, "import-2", lease).await.unwrap());
+    assert!(
+        store
+            .try_lock_runs("globex", "import-2", lease)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.try_lock_runs(ACME, "import-1", lease).await.unwrap(),
+        "renewal"
+    );
+
+    store.at_minute(1);
+    assert!(!store.try_lock_runs(ACME, "import-2", lease).await.unwrap());
+    store.at_minute(3);
+    assert!(
+        store.try_lock_runs(ACME, "import-2", lease).await.unwrap(),
+        "expired lease"
+    );
+
+    store.unlock_runs(ACME, "import-1").await.unwrap();
+    assert!(
+        !store.try_lock_runs(ACME, "import-3", lease).await.unwrap(),
+        "not the holder"
+    );
+    store.unlock_runs(ACME, "import-2").await.unwrap();
+    assert!(store.try_lock_runs(ACME, "import-3", lease).await.unwrap());
+    assert!(matches!(
+        store.try_lock_runs("nobody", "x", lease).await,
+        Err(StoreError::UnknownTenant(_))
+    ));
 }

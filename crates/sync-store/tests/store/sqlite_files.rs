@@ -359,3 +359,20 @@ async fn concurrent_claimers_get_disjoint_jobs() {
     assert_eq!(all.len(), 40, "no job claimed twice");
     assert!(store.jobs(None, None, 100).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn several_processes_opening_a_new_database_at_once_all_succeed() {
+    let file = SqliteFile::new();
+    let mut opening = JoinSet::new();
+    for _ in 0..4 {
+        let (url, clock) = (file.url(), file.clock.clone());
+        opening.spawn(async move {
+            sync_store::SqliteStore::connect(&url, DataKey::generate(), clock).await
+        });
+    }
+
+    while let Some(opened) = opening.join_next().await {
+        let store = opened.unwrap().expect("every opener gets a migrated store");
+        store.ensure_tenant(ACME).await.unwrap();
+    }
+}
