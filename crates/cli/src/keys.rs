@@ -43,8 +43,16 @@ fn load_or_create(path: &Path) -> anyhow::Result<DataKey> {
             .with_context(|| format!("the data key file {} is not valid", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = DataKey::generate();
-            write_private(path, key.to_base64().as_bytes())
-                .with_context(|| format!("cannot write the data key file {}", path.display()))?;
+            match write_private(path, key.to_base64().as_bytes()) {
+                Ok(()) => {}
+                // Another process created it first: use theirs.
+                Err(e) if is_already_exists(&e) => return load_or_create(path),
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("cannot write the data key file {}", path.display())
+                    });
+                }
+            }
             tracing::warn!(path = %path.display(),
                 "Created a new data key at {}; keep it with the database", path.display());
             Ok(key)
@@ -55,21 +63,32 @@ fn load_or_create(path: &Path) -> anyhow::Result<DataKey> {
     }
 }
 
+fn is_already_exists(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists)
+}
+
+/// Writes `bytes` to a new file at `path`, readable by the owner only. The file appears
+/// whole or not at all (written aside, then linked into place without replacing), so a
+/// process racing to create the same key reads a complete key or finds none.
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
+    let aside = path.with_extension(format!("key.{:016x}.tmp", rand::random::<u64>()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    if bytes.is_empty() {
-        bail!("empty key");
-    }
+    let written = options.open(&aside).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&aside, path));
+    let _ = std::fs::remove_file(&aside);
+    linked?;
     Ok(())
 }
 
@@ -96,5 +115,23 @@ mod tests {
         let second = load_or_create(&path).unwrap();
 
         assert_eq!(first.to_base64(), second.to_base64());
+    }
+
+    #[test]
+    fn processes_creating_the_key_at_once_all_get_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.db.key");
+
+        let keys: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| load_or_create(&path).map(|k| k.to_base64())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+
+        assert!(keys.windows(2).all(|pair| pair[0] == pair[1]));
     }
 }
