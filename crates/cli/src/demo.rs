@@ -26,7 +26,7 @@ use hr_domain::{
     Clock, Email, Employee, EmployeeId, EmploymentStatus, HrGroup, PersonName, SystemClock,
 };
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use sync_server::{AppState, Settings, SettingsSources, StoredAccessTokens};
+use sync_server::{AppState, Settings, SettingsSources};
 use sync_store::{SqliteStore, Store, SyncState};
 use url::Url;
 
@@ -90,9 +90,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let password = random_text(12);
     prepare(store.as_ref(), &password, args.employees as usize).await?;
 
-    // TODO(correctness): like `serve`, the demo uses stored access tokens without
-    // refreshing them; the emulator's tokens live an hour (#3).
-    let tokens = Arc::new(StoredAccessTokens::new(store.clone()));
+    let tokens = sync_server::token_sources(&settings, store.clone(), clock.clone());
     let state = AppState::new(settings, store.clone(), clock, tokens);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let service = tokio::spawn(sync_server::serve(listener, state, async {

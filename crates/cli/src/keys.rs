@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use sync_store::DataKey;
 
 /// Environment variable holding the base64 data key.

@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use hr_domain::{Clock, SystemClock};
 use secrecy::ExposeSecret;
-use sync_server::{AppState, Settings, SettingsSources, StoredAccessTokens};
+use sync_server::{AppState, Settings, SettingsSources};
 use sync_store::{SqliteStore, Store};
 
 use crate::telemetry;
@@ -39,9 +39,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&settings).await?;
     let listen = settings.listen;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    // TODO(correctness): tokens are used as stored and never refreshed; the OAuth
-    // engineer's refreshing source replaces StoredAccessTokens here (#3).
-    let tokens = Arc::new(StoredAccessTokens::new(store.clone()));
+    let tokens = sync_server::token_sources(&settings, store.clone(), clock.clone());
     let state = AppState::new(settings, store, clock, tokens);
 
     let listener = tokio::net::TcpListener::bind(listen)

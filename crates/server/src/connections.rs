@@ -26,6 +26,70 @@ pub trait TokenSourceFactory: Send + Sync + fmt::Debug {
     fn token_source(&self, tenant: &str) -> Arc<dyn TokenSource>;
 }
 
+/// The token sources the service should use: refreshing OAuth tokens when an OAuth client
+/// is configured (`akiles.client_id` and `akiles.client_secret`), else the stored access
+/// token as it is (an Akiles API key saved as the connection's token).
+pub fn token_sources(
+    settings: &crate::Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn hr_domain::Clock>,
+) -> Arc<dyn TokenSourceFactory> {
+    match crate::admin::oauth_client(settings) {
+        Some(oauth) => Arc::new(RefreshingTokens::new(store, oauth, clock)),
+        None => Arc::new(StoredAccessTokens::new(store)),
+    }
+}
+
+/// Refreshing OAuth token sources, one per tenant and process, so refreshes of one
+/// connection are single-flight here and claimed in the store across instances (see
+/// [`akiles_oauth::ConnectionTokens`]).
+pub struct RefreshingTokens {
+    store: Arc<dyn Store>,
+    oauth: Arc<akiles_oauth::AkilesOAuth>,
+    clock: Arc<dyn hr_domain::Clock>,
+    sources: Mutex<HashMap<String, Arc<akiles_oauth::ConnectionTokens>>>,
+}
+
+impl RefreshingTokens {
+    /// Sources over `store`, refreshing through `oauth`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        oauth: Arc<akiles_oauth::AkilesOAuth>,
+        clock: Arc<dyn hr_domain::Clock>,
+    ) -> Self {
+        Self {
+            store,
+            oauth,
+            clock,
+            sources: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl fmt::Debug for RefreshingTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshingTokens")
+            .field("oauth", &self.oauth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSourceFactory for RefreshingTokens {
+    fn token_source(&self, tenant: &str) -> Arc<dyn TokenSource> {
+        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        let source = sources.entry(tenant.to_owned()).or_insert_with(|| {
+            let tokens = akiles_oauth::ConnectionTokens::new(
+                self.store.clone(),
+                tenant,
+                self.oauth.clone(),
+                self.clock.clone(),
+            );
+            Arc::new(tokens)
+        });
+        source.clone()
+    }
+}
+
 /// Hands out the access token stored in a tenant's connection, unchanged.
 ///
 /// Good for an Akiles API key saved as the access token, and for tests. It never

@@ -33,7 +33,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use connections::{StoredAccessTokens, TokenSourceFactory};
+pub use connections::{RefreshingTokens, StoredAccessTokens, TokenSourceFactory, token_sources};
 pub use error::ApiError;
 pub use settings::{Settings, SettingsSources};
 pub use state::AppState;

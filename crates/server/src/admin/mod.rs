@@ -69,7 +69,7 @@ impl AdminContext {
 }
 
 /// The OAuth client of the settings, or `None` (with a warning) when it cannot be made.
-fn oauth_client(settings: &Settings) -> Option<Arc<AkilesOAuth>> {
+pub fn oauth_client(settings: &Settings) -> Option<Arc<AkilesOAuth>> {
     let akiles = &settings.akiles;
     let (Some(id), Some(secret)) = (&akiles.client_id, &akiles.client_secret) else {
         tracing::warn!(

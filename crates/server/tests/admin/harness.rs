@@ -2,21 +2,18 @@
 //! that knows the service as an OAuth application, a tenant and an admin; and a browser
 //! that keeps cookies and answers the consent page.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use akiles_client::TokenSource;
 use akiles_emulator::{EmulatorConfig, OAuthClient, RunningEmulator};
-use akiles_oauth::{AkilesOAuth, ConnectionTokens, OAuthSettings};
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use hr_domain::{Clock, Employee, EmployeeId, EmploymentStatus, HrGroup, PersonName, SystemClock};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
-use secrecy::SecretString;
-use sync_server::{AppState, Settings, TokenSourceFactory};
+use sync_server::{AppState, Settings};
 use sync_store::{DataKey, SqliteStore, Store};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -32,28 +29,6 @@ const CLIENT_SECRET: &str = "admin-test-client-secret";
 
 /// How long a poll waits before failing the test.
 pub const DEADLINE: Duration = Duration::from_secs(20);
-
-/// The refreshing token source, one per tenant, as the service should use it.
-#[derive(Debug)]
-struct OAuthTokens {
-    store: Arc<dyn Store>,
-    oauth: Arc<AkilesOAuth>,
-    clock: Arc<dyn Clock>,
-    sources: Mutex<HashMap<String, Arc<ConnectionTokens>>>,
-}
-
-impl TokenSourceFactory for OAuthTokens {
-    fn token_source(&self, tenant: &str) -> Arc<dyn TokenSource> {
-        let mut sources = self.sources.lock().unwrap();
-        let source = sources.entry(tenant.to_owned()).or_insert_with(|| {
-            let clock = self.clock.clone();
-            let tokens =
-                ConnectionTokens::new(self.store.clone(), tenant, self.oauth.clone(), clock);
-            Arc::new(tokens)
-        });
-        source.clone()
-    }
-}
 
 /// The system clock plus an offset the test can grow, shared by the store, the workers
 /// and the token source.
@@ -124,19 +99,7 @@ pub async fn spawn_admin_app() -> AdminApp {
     let hash = sync_server::admin::hash_password(PASSWORD).unwrap();
     store.upsert_admin(ADMIN, &hash).await.unwrap();
 
-    let oauth = OAuthSettings::new(
-        CLIENT_ID,
-        SecretString::from(CLIENT_SECRET),
-        Url::parse(&emulator.auth_url()).unwrap(),
-        Url::parse(&emulator.token_url()).unwrap(),
-        Url::parse(&callback).unwrap(),
-    );
-    let tokens = Arc::new(OAuthTokens {
-        store: store.clone(),
-        oauth: Arc::new(AkilesOAuth::new(oauth).unwrap()),
-        clock: clock.clone(),
-        sources: Mutex::new(HashMap::new()),
-    });
+    let tokens = sync_server::token_sources(&settings, store.clone(), clock.clone());
     let state = AppState::new(settings, store.clone(), clock, tokens);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(sync_server::serve(listener, state, async move {
