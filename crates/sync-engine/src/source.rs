@@ -1,9 +1,12 @@
 //! Reading HR exports (CSV or JSON) into employee records, with a column mapping.
 //!
 //! A file is a complete snapshot, so it is read whole or not at all: every bad row is
-//! collected (missing id, duplicate id, unparseable date, wrong column count, bad e-mail…)
-//! and the file is refused with the full list, by line (CSV) or record number (JSON).
-//! Every text value is normalised on the way in (see [`hr_domain::normalize_text`]).
+//! collected (missing id, duplicate id, unparseable date, wrong column count, bad e-mail,
+//! a work e-mail or card that another active row also has…) and the file is refused with
+//! the full list, by line (CSV) or record number (JSON). Every text value is normalised on
+//! the way in (see [`hr_domain::normalize_text`]); control characters are refused, never
+//! dropped. A JSON value is taken only when it means one thing: a string, an integer that
+//! fits 64 bits (kept as written), a boolean, null, or an array in a group column.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -11,7 +14,7 @@ use std::path::Path;
 
 use hr_domain::{
     CardCredential, CardKind, Email, Employee, EmployeeId, EmploymentStatus, HrGroup, PersonName,
-    normalize_text,
+    has_control_character, normalize_text,
 };
 use serde::Deserialize;
 use time::Date;
@@ -113,6 +116,27 @@ pub struct SourceSpec {
     pub metadata: Vec<MetadataField>,
 }
 
+impl SourceSpec {
+    /// Checks the settings that can be wrong before any file is read.
+    pub fn validate(&self) -> Result<(), SourceError> {
+        if let Some(delimiter) = self.delimiter
+            && (!delimiter.is_ascii() || matches!(delimiter, '"' | '\n' | '\r'))
+        {
+            return Err(SourceError::Setting {
+                key: "delimiter",
+                why: "use one ASCII character other than a quote or a line break",
+            });
+        }
+        if self.group_separator.as_deref() == Some("") {
+            return Err(SourceError::Setting {
+                key: "group_separator",
+                why: "it is empty; leave it out to keep each cell one group",
+            });
+        }
+        DateFormat::compile(&self.date_format).map(drop)
+    }
+}
+
 fn default_active() -> Vec<String> {
     vec!["active".to_owned()]
 }
@@ -126,7 +150,7 @@ fn default_card_kind() -> CardKind {
 }
 
 /// Where in the file a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Position {
     /// 1-based line of a CSV file.
     Line(u64),
@@ -140,6 +164,13 @@ impl fmt::Display for Position {
             Position::Line(n) => write!(f, "line {n}"),
             Position::Record(n) => write!(f, "record {n}"),
         }
+    }
+}
+
+impl Position {
+    /// The same place, described as where a repeated value was seen before.
+    fn also_on(self) -> String {
+        format!("also on {self}")
     }
 }
 
@@ -166,12 +197,21 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot tell the format of {0}: name it with `format = \"csv\"` or `\"json\"`")]
+    #[error("cannot tell the format of {0}: set source.format to \"csv\" or \"json\"")]
     UnknownFormat(String),
-    #[error("the date format {0:?} is not valid: use YYYY, MM or M, DD or D and separators")]
+    #[error("source.date_format {0:?} is not valid: use YYYY, MM or M, DD or D and separators")]
     DateFormat(String),
+    #[error("source.{key} is not valid: {why}")]
+    Setting {
+        key: &'static str,
+        why: &'static str,
+    },
+    #[error("the file is empty")]
+    Empty,
     #[error("column {column:?} is not in the file; its columns are: {available}")]
     MissingColumn { column: String, available: String },
+    #[error("column {0:?} appears twice in the header, so it is not clear which one to read")]
+    DuplicateColumn(String),
     #[error("the file is not valid CSV at {at}")]
     Csv {
         at: Position,
@@ -180,26 +220,30 @@ pub enum SourceError {
     },
     #[error("the file is not valid JSON")]
     Json(#[source] serde_json::Error),
-    #[error("the JSON has no array of records at {0:?}")]
+    #[error("the JSON has no array of records at {0:?} (source.records)")]
     NoRecords(String),
-    #[error("{} bad row(s); nothing was imported:\n{}", .0.len(), list(.0))]
+    #[error("the top level is not an array; set source.records to the path of the array")]
+    NotAnArray,
+    #[error("{}", rows_summary(.0))]
     Rows(Vec<RowError>),
 }
 
-fn list(errors: &[RowError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("  {e}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// "N problem(s) in M row(s)…" and the list, one problem a line.
+fn rows_summary(errors: &[RowError]) -> String {
+    let rows = errors.iter().map(|e| e.at).collect::<BTreeSet<_>>().len();
+    let mut text = format!(
+        "{} problem(s) in {rows} row(s); nothing was imported:",
+        errors.len()
+    );
+    for error in errors {
+        text.push_str(&format!("\n  {error}"));
+    }
+    text
 }
 
 /// Reads and validates a whole export.
 pub fn read_file(path: &Path, spec: &SourceSpec) -> Result<Vec<Employee>, SourceError> {
-    let bytes = std::fs::read(path).map_err(|source| SourceError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    spec.validate()?;
     let format = match spec.format {
         Some(format) => format,
         None => match path
@@ -212,6 +256,10 @@ pub fn read_file(path: &Path, spec: &SourceSpec) -> Result<Vec<Employee>, Source
             _ => return Err(SourceError::UnknownFormat(path.display().to_string())),
         },
     };
+    let bytes = std::fs::read(path).map_err(|source| SourceError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     read_bytes(&bytes, format, spec)
 }
 
@@ -221,7 +269,12 @@ pub fn read_bytes(
     format: Format,
     spec: &SourceSpec,
 ) -> Result<Vec<Employee>, SourceError> {
+    spec.validate()?;
     let dates = DateFormat::compile(&spec.date_format)?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(SourceError::Empty);
+    }
     let rows = match format {
         Format::Csv => csv_rows(bytes, spec)?,
         Format::Json => json_rows(bytes, spec)?,
@@ -229,25 +282,21 @@ pub fn read_bytes(
     let reader = RowReader { spec, dates };
     let mut employees = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
-    let mut seen: BTreeMap<EmployeeId, Position> = BTreeMap::new();
+    let mut seen = FirstSeen::default();
 
     for row in rows {
-        match row.fields.and_then(|fields| reader.employee(&fields)) {
-            Ok(employee) => match seen.get(&employee.id) {
-                Some(first) => errors.push(RowError {
-                    at: row.at,
-                    message: format!("duplicate employee id {} (first at {first})", employee.id),
-                }),
-                None => {
-                    seen.insert(employee.id.clone(), row.at);
-                    employees.push(employee);
-                }
-            },
-            Err(problems) => errors.extend(problems.into_iter().map(|message| RowError {
-                at: row.at,
-                message,
-            })),
-        }
+        let problems = match row.fields.and_then(|fields| reader.employee(&fields)) {
+            Ok(employee) => {
+                let repeated = seen.record(&employee, row.at, &spec.columns);
+                employees.push(employee);
+                repeated
+            }
+            Err(problems) => problems,
+        };
+        errors.extend(problems.into_iter().map(|message| RowError {
+            at: row.at,
+            message,
+        }));
     }
 
     if errors.is_empty() {
@@ -257,13 +306,126 @@ pub fn read_bytes(
     }
 }
 
-/// A row as named values (missing columns absent), or the problems found reading it.
+/// Values that must not repeat within one export, each with the row it was first seen on.
+/// Work e-mails (ignoring case) and cards count only on active rows: a leaver's card may
+/// already be handed to someone else.
+#[derive(Default)]
+struct FirstSeen {
+    ids: BTreeMap<EmployeeId, Position>,
+    emails: BTreeMap<String, Position>,
+    cards: BTreeMap<String, Position>,
+}
+
+impl FirstSeen {
+    /// Notes the employee's unique values; the problems when one was seen before. A
+    /// message names the column and the other row, never the value (personal data).
+    fn record(&mut self, employee: &Employee, at: Position, columns: &Columns) -> Vec<String> {
+        if let Some(first) = self.ids.get(&employee.id) {
+            return vec![format!(
+                "duplicate employee id {} (first at {first})",
+                employee.id
+            )];
+        }
+        self.ids.insert(employee.id.clone(), at);
+        if employee.status != EmploymentStatus::Active {
+            return Vec::new();
+        }
+
+        let mut problems = Vec::new();
+        if let (Some(email), Some(column)) = (&employee.email, &columns.email)
+            && let Some(first) =
+                first_or_insert(&mut self.emails, email.as_str().to_lowercase(), at)
+        {
+            problems.push(format!(
+                "column {column:?}: work e-mail {}",
+                first.also_on()
+            ));
+        }
+        if let (Some(card), Some(column)) = (&employee.card, &columns.card)
+            && let Some(first) = first_or_insert(&mut self.cards, card.value.clone(), at)
+        {
+            problems.push(format!("column {column:?}: card {}", first.also_on()));
+        }
+        problems
+    }
+}
+
+/// Where `key` was first seen, or `None` after noting it now at `at`.
+fn first_or_insert(
+    seen: &mut BTreeMap<String, Position>,
+    key: String,
+    at: Position,
+) -> Option<Position> {
+    match seen.get(&key) {
+        Some(first) => Some(*first),
+        None => {
+            seen.insert(key, at);
+            None
+        }
+    }
+}
+
+/// One field of a record as the file holds it, before any column reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cell {
+    /// A CSV field, or a JSON string, integer (as written) or boolean; JSON null is "".
+    Text(String),
+    /// A JSON array of such values; only group columns take one.
+    List(Vec<String>),
+    /// A JSON value no column can take, and why (shown if a configured column has it).
+    Unusable(&'static str),
+}
+
+/// A record's fields by normalised column name; a column the record lacks is absent.
+#[derive(Debug, Default)]
+struct Fields(BTreeMap<String, Cell>);
+
+impl Fields {
+    /// The raw text of a single-value column ("" when absent). Lists, unusable JSON
+    /// values and control characters are refused with the reason.
+    fn text(&self, column: &str) -> Result<&str, String> {
+        let text = match self.0.get(&normalize_text(column)) {
+            None => "",
+            Some(Cell::Text(text)) => text.as_str(),
+            Some(Cell::List(_)) => {
+                return Err("holds a list; only group columns may hold one".to_owned());
+            }
+            Some(Cell::Unusable(why)) => return Err((*why).to_owned()),
+        };
+        check_controls(text)?;
+        Ok(text)
+    }
+
+    /// The raw texts of a group column: one, several (a JSON array) or none.
+    fn texts(&self, column: &str) -> Result<Vec<&str>, String> {
+        let texts = match self.0.get(&normalize_text(column)) {
+            None => Vec::new(),
+            Some(Cell::Text(text)) => vec![text.as_str()],
+            Some(Cell::List(items)) => items.iter().map(String::as_str).collect(),
+            Some(Cell::Unusable(why)) => return Err((*why).to_owned()),
+        };
+        for text in &texts {
+            check_controls(text)?;
+        }
+        Ok(texts)
+    }
+}
+
+fn check_controls(text: &str) -> Result<(), String> {
+    if has_control_character(text) {
+        return Err("contains a control character".to_owned());
+    }
+    Ok(())
+}
+
+/// A record's fields, or the problems found reading it.
 struct RawRow {
     at: Position,
-    fields: Result<BTreeMap<String, Vec<String>>, Vec<String>>,
+    fields: Result<Fields, Vec<String>>,
 }
 
 fn csv_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError> {
+    // `validate` has made sure the delimiter is ASCII.
     let delimiter = u8::try_from(spec.delimiter.unwrap_or(',')).unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -276,9 +438,10 @@ fn csv_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError>
             source,
         })?
         .iter()
-        .map(|h| normalize_text(h.trim_start_matches('\u{feff}')))
+        .map(normalize_text)
         .collect();
     check_columns(spec, &headers)?;
+    check_repeated_columns(spec, &headers)?;
 
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
@@ -326,14 +489,11 @@ fn record_line(bytes: &[u8], position: &csv::Position) -> u64 {
     }
 }
 
-fn csv_fields(
-    headers: &[String],
-    record: &csv::ByteRecord,
-) -> Result<BTreeMap<String, Vec<String>>, Vec<String>> {
-    let mut fields = BTreeMap::new();
+fn csv_fields(headers: &[String], record: &csv::ByteRecord) -> Result<Fields, Vec<String>> {
+    let mut fields = Fields::default();
     for (header, value) in headers.iter().zip(record.iter()) {
         match std::str::from_utf8(value) {
-            Ok(text) => fields.insert(header.clone(), vec![text.to_owned()]),
+            Ok(text) => fields.0.insert(header.clone(), Cell::Text(text.to_owned())),
             Err(_) => return Err(vec![format!("column {header:?} is not valid UTF-8")]),
         };
     }
@@ -341,19 +501,16 @@ fn csv_fields(
 }
 
 fn json_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let root: serde_json::Value = serde_json::from_slice(bytes).map_err(SourceError::Json)?;
-    let mut node = &root;
-    if let Some(path) = &spec.records {
-        for part in path.split('.').filter(|p| !p.is_empty()) {
-            node = node
-                .get(part)
-                .ok_or_else(|| SourceError::NoRecords(path.clone()))?;
-        }
-    }
-    let items = node
-        .as_array()
-        .ok_or_else(|| SourceError::NoRecords(spec.records.clone().unwrap_or_default()))?;
+    let items = match &spec.records {
+        None => root.as_array().ok_or(SourceError::NotAnArray)?,
+        Some(path) => path
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .try_fold(&root, |node, part| node.get(part))
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| SourceError::NoRecords(path.clone()))?,
+    };
 
     let mut keys = BTreeSet::new();
     for item in items.iter().filter_map(|i| i.as_object()) {
@@ -374,40 +531,49 @@ fn json_rows(bytes: &[u8], spec: &SourceSpec) -> Result<Vec<RawRow>, SourceError
     Ok(rows)
 }
 
-fn json_fields(item: &serde_json::Value) -> Result<BTreeMap<String, Vec<String>>, Vec<String>> {
-    use serde_json::Value;
+fn json_fields(item: &serde_json::Value) -> Result<Fields, Vec<String>> {
     let Some(object) = item.as_object() else {
         return Err(vec!["is not a JSON object".to_owned()]);
     };
-    let mut fields = BTreeMap::new();
-    for (key, value) in object {
-        let values = match value {
-            Value::Null => Vec::new(),
-            Value::String(s) => vec![s.clone()],
-            Value::Number(n) => vec![n.to_string()],
-            Value::Bool(b) => vec![b.to_string()],
-            Value::Array(items) => {
-                let mut out = Vec::new();
-                for item in items {
-                    match item {
-                        Value::String(s) => out.push(s.clone()),
-                        Value::Number(n) => out.push(n.to_string()),
-                        Value::Null => {}
-                        _ => return Err(vec![format!("field {key:?} holds a nested value")]),
-                    }
-                }
-                out
-            }
-            Value::Object(_) => return Err(vec![format!("field {key:?} holds a nested object")]),
-        };
-        fields.insert(normalize_text(key), values);
-    }
-    Ok(fields)
+    let fields = object
+        .iter()
+        .map(|(key, value)| (normalize_text(key), json_cell(value)))
+        .collect();
+    Ok(Fields(fields))
 }
 
-fn check_columns(spec: &SourceSpec, available: &[String]) -> Result<(), SourceError> {
+const NOT_AN_INTEGER: &str = "holds a non-integer number; quote it as a string";
+
+/// Reads one JSON value. A number is taken only as an integer that fits 64 bits, in the
+/// digits the file wrote: `1.5e2` or a 23-digit id would otherwise become a float's text.
+fn json_cell(value: &serde_json::Value) -> Cell {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => {
+            // A null item reads as "", a blank group, which adds none.
+            let mut texts = Vec::new();
+            for item in items {
+                match json_cell(item) {
+                    Cell::Text(text) => texts.push(text),
+                    Cell::List(_) => return Cell::Unusable("holds a nested list"),
+                    unusable @ Cell::Unusable(_) => return unusable,
+                }
+            }
+            Cell::List(texts)
+        }
+        Value::Null => Cell::Text(String::new()),
+        Value::String(text) => Cell::Text(text.clone()),
+        Value::Bool(flag) => Cell::Text(flag.to_string()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Cell::Text(n.to_string()),
+        Value::Number(_) => Cell::Unusable(NOT_AN_INTEGER),
+        Value::Object(_) => Cell::Unusable("holds a nested object"),
+    }
+}
+
+/// Every column the spec reads, as configured.
+fn wanted_columns(spec: &SourceSpec) -> impl Iterator<Item = &str> {
     let c = &spec.columns;
-    let wanted = std::iter::once(c.id.as_str())
+    std::iter::once(c.id.as_str())
         .chain(c.name.names())
         .chain(c.groups.iter().map(String::as_str))
         .chain(
@@ -416,13 +582,31 @@ fn check_columns(spec: &SourceSpec, available: &[String]) -> Result<(), SourceEr
                 .flatten()
                 .map(String::as_str),
         )
-        .chain(spec.metadata.iter().map(|m| m.column.as_str()));
-    for column in wanted {
+        .chain(spec.metadata.iter().map(|m| m.column.as_str()))
+}
+
+fn check_columns(spec: &SourceSpec, available: &[String]) -> Result<(), SourceError> {
+    for column in wanted_columns(spec) {
         if !available.iter().any(|a| *a == normalize_text(column)) {
+            let available = match available.join(", ") {
+                none if none.is_empty() => "(none)".to_owned(),
+                some => some,
+            };
             return Err(SourceError::MissingColumn {
                 column: column.to_owned(),
-                available: available.join(", "),
+                available,
             });
+        }
+    }
+    Ok(())
+}
+
+/// A column the spec reads must be named once: with two, which one counts is a guess.
+fn check_repeated_columns(spec: &SourceSpec, headers: &[String]) -> Result<(), SourceError> {
+    for column in wanted_columns(spec) {
+        let name = normalize_text(column);
+        if headers.iter().filter(|h| **h == name).count() > 1 {
+            return Err(SourceError::DuplicateColumn(column.to_owned()));
         }
     }
     Ok(())
@@ -434,41 +618,31 @@ struct RowReader<'a> {
 }
 
 impl RowReader<'_> {
-    fn employee(&self, fields: &BTreeMap<String, Vec<String>>) -> Result<Employee, Vec<String>> {
+    fn employee(&self, fields: &Fields) -> Result<Employee, Vec<String>> {
         let c = &self.spec.columns;
-        let get = |column: &str| -> String {
-            fields
-                .get(&normalize_text(column))
-                .map(|v| normalize_text(&v.join(" ")))
-                .unwrap_or_default()
-        };
         let mut problems = Problems::default();
 
         let id = problems.check(
             &c.id,
-            EmployeeId::parse(&get(&c.id)).map_err(|e| e.to_string()),
+            fields
+                .text(&c.id)
+                .and_then(|raw| parsed(EmployeeId::parse(raw))),
         );
-        let name_columns = c.name.names();
-        let name_text = name_columns
-            .iter()
-            .map(|n| get(n))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let name_parsed = PersonName::parse(&name_text).map_err(|e| e.to_string());
-        let name = problems.check(&name_columns.join("+"), name_parsed);
-        let email = problems.optional(c.email.as_deref(), &get, |v| {
-            Email::parse(v).map(Some).map_err(|e| e.to_string())
-        });
+        let name = self.name(fields, &mut problems);
+        let email = problems.optional(c.email.as_deref(), fields, |v| parsed(Email::parse(v)));
         let status = match &c.status {
-            Some(col) => problems.check(col, self.status(&get(col))),
+            Some(col) => problems.check(col, fields.text(col).and_then(|v| self.status(v))),
             None => Some(EmploymentStatus::Active),
         };
-        let start_date = problems.optional(c.start_date.as_deref(), &get, |v| self.date(v));
-        let end_date = problems.optional(c.end_date.as_deref(), &get, |v| self.date(v));
-        let card = problems.optional(c.card.as_deref(), &get, |v| {
-            CardCredential::parse(self.spec.card_kind, v)
-                .map(Some)
-                .map_err(|e| e.to_string())
+        let date = |problems: &mut Problems, column: Option<&str>| {
+            problems
+                .optional(column, fields, |v| self.date(v))
+                .map(Option::flatten)
+        };
+        let start_date = date(&mut problems, c.start_date.as_deref());
+        let end_date = date(&mut problems, c.end_date.as_deref());
+        let card = problems.optional(c.card.as_deref(), fields, |v| {
+            parsed(CardCredential::parse(self.spec.card_kind, v))
         });
         if let (Some(Some(start)), Some(Some(end))) = (start_date, end_date)
             && end < start
@@ -477,15 +651,8 @@ impl RowReader<'_> {
                 .0
                 .push("the end date is before the start date".to_owned());
         }
-
-        let groups = self.groups(fields);
-        let attributes = self
-            .spec
-            .metadata
-            .iter()
-            .map(|m| (m.key.clone(), get(&m.column)))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
+        let groups = self.groups(fields, &mut problems);
+        let attributes = self.attributes(fields, &mut problems);
 
         match (id, name, email, status, start_date, end_date, card) {
             (
@@ -511,25 +678,65 @@ impl RowReader<'_> {
         }
     }
 
-    fn groups(&self, fields: &BTreeMap<String, Vec<String>>) -> BTreeSet<HrGroup> {
+    /// The name, from one column or several joined with a space.
+    fn name(&self, fields: &Fields, problems: &mut Problems) -> Option<PersonName> {
+        let columns = self.spec.columns.name.names();
+        let mut parts = Vec::with_capacity(columns.len());
+        for column in &columns {
+            parts.push(problems.check(column, fields.text(column))?);
+        }
+        problems.check(
+            &columns.join("+"),
+            parsed(PersonName::parse(&parts.join(" "))),
+        )
+    }
+
+    fn groups(&self, fields: &Fields, problems: &mut Problems) -> BTreeSet<HrGroup> {
         let mut groups = BTreeSet::new();
         for column in &self.spec.columns.groups {
-            for value in fields.get(&normalize_text(column)).into_iter().flatten() {
-                match &self.spec.group_separator {
-                    Some(sep) => {
-                        groups.extend(value.split(sep.as_str()).filter_map(HrGroup::parse))
-                    }
-                    None => groups.extend(HrGroup::parse(value)),
+            let Some(values) = problems.check(column, fields.texts(column)) else {
+                continue;
+            };
+            let separator = self.spec.group_separator.as_deref();
+            let names = values.into_iter().flat_map(|value| match separator {
+                Some(sep) => value.split(sep).collect(),
+                None => vec![value],
+            });
+            for name in names {
+                if let Some(Some(group)) = problems.check(column, parsed(HrGroup::try_parse(name)))
+                {
+                    groups.insert(group);
                 }
             }
         }
         groups
     }
 
-    fn status(&self, value: &str) -> Result<EmploymentStatus, String> {
+    /// The metadata fields the record has, normalised, in the configured order.
+    fn attributes(&self, fields: &Fields, problems: &mut Problems) -> Vec<(String, String)> {
+        let mut attributes = Vec::new();
+        for field in &self.spec.metadata {
+            let Some(raw) = problems.check(&field.column, fields.text(&field.column)) else {
+                continue;
+            };
+            let value = normalize_text(raw);
+            if !value.is_empty() {
+                attributes.push((field.key.clone(), value));
+            }
+        }
+        attributes
+    }
+
+    /// A status value; a configured status column must hold one on every row, since an
+    /// empty value says nothing about whether the person still works here.
+    fn status(&self, raw: &str) -> Result<EmploymentStatus, String> {
+        let value = normalize_text(raw);
+        if value.is_empty() {
+            return Err("status is empty".to_owned());
+        }
         let matches = |list: &[String]| {
             list.iter()
-                .any(|v| normalize_text(v).eq_ignore_ascii_case(value))
+                .any(|v| normalize_text(v).eq_ignore_ascii_case(&value))
         };
         if matches(&self.spec.active_values) {
             return Ok(EmploymentStatus::Active);
@@ -543,17 +750,23 @@ impl RowReader<'_> {
         }
     }
 
-    fn date(&self, value: &str) -> Result<Option<Date>, String> {
-        if self.spec.empty_dates.iter().any(|e| e == value) {
+    fn date(&self, raw: &str) -> Result<Option<Date>, String> {
+        let value = normalize_text(raw);
+        if self.spec.empty_dates.contains(&value) {
             return Ok(None);
         }
-        self.dates.parse(value).map(Some).ok_or_else(|| {
+        self.dates.parse(&value).map(Some).ok_or_else(|| {
             format!(
                 "{value:?} is not a date in the format {}",
                 self.spec.date_format
             )
         })
     }
+}
+
+/// A domain parse result with the error as text.
+fn parsed<T>(result: Result<T, hr_domain::DomainError>) -> Result<T, String> {
+    result.map_err(|e| e.to_string())
 }
 
 /// The problems found in one row, each naming its column.
@@ -571,21 +784,22 @@ impl Problems {
         }
     }
 
-    /// Reads an optional column: absent column or empty value = `None`.
+    /// Reads an optional column: absent column or blank value = `None`. `parse` gets the
+    /// raw value (the domain parsers normalise it themselves).
     fn optional<T>(
         &mut self,
         column: Option<&str>,
-        get: &dyn Fn(&str) -> String,
-        parse: impl Fn(&str) -> Result<Option<T>, String>,
+        fields: &Fields,
+        parse: impl Fn(&str) -> Result<T, String>,
     ) -> Option<Option<T>> {
         let Some(column) = column else {
             return Some(None);
         };
-        let value = get(column);
-        if value.is_empty() {
+        let raw = self.check(column, fields.text(column))?;
+        if normalize_text(raw).is_empty() {
             return Some(None);
         }
-        self.check(column, parse(&value))
+        self.check(column, parse(raw)).map(Some)
     }
 }
 
