@@ -320,4 +320,3 @@ async fn needs_reconnect(state: &AppState, tenant: &str) -> bool {
         Err(_) => false,
     }
 }
-
