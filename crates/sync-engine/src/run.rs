@@ -16,7 +16,7 @@ use hr_domain::{
     Clock, CredentialSettings, Employee, EmployeeId, HrGroup, Mapping, normalize_text,
 };
 use serde::{Deserialize, Serialize};
-use sync_store::{RunId, Store, StoreError};
+use sync_store::{HistoryEntry, PutOutcome, RunId, Store, StoreError};
 use time::Date;
 use tracing::{info, warn};
 
@@ -408,7 +408,7 @@ impl PreparedSnapshot<'_> {
             return Ok(report);
         }
         report.run = Some(ctx.store.start_run(ctx.tenant, "import").await?);
-        store_snapshot(ctx, &employees).await?;
+        store_snapshot(ctx, &employees, report.run).await?;
 
         progress.start(work.len());
         let apply = ApplyContext {
@@ -585,22 +585,46 @@ fn dry_run(
 async fn store_snapshot(
     ctx: SnapshotContext<'_>,
     employees: &[Employee],
+    run: Option<RunId>,
 ) -> Result<(), StoreError> {
     let version = (ctx.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
     let listed: BTreeSet<&EmployeeId> = employees.iter().map(|e| &e.id).collect();
     for employee in employees {
-        ctx.store
+        let outcome = ctx
+            .store
             .put_employee(ctx.tenant, employee, version)
             .await?;
+        record_hr_change(ctx, &employee.id, "upsert", version, outcome, run).await?;
     }
     for stored in ctx.store.employees(ctx.tenant).await? {
-        if stored.present && !listed.contains(&stored.employee.id) {
-            ctx.store
-                .remove_employee(ctx.tenant, &stored.employee.id, version)
-                .await?;
+        let id = &stored.employee.id;
+        if stored.present && !listed.contains(id) {
+            let outcome = ctx.store.remove_employee(ctx.tenant, id, version).await?;
+            record_hr_change(ctx, id, "delete", version, outcome, run).await?;
         }
     }
     Ok(())
+}
+
+/// An "HR change received" history entry for a stored change: the action, the snapshot's
+/// version and its source — never the record's values.
+async fn record_hr_change(
+    ctx: SnapshotContext<'_>,
+    id: &EmployeeId,
+    action: &str,
+    version: i64,
+    outcome: PutOutcome,
+    run: Option<RunId>,
+) -> Result<(), StoreError> {
+    if outcome != PutOutcome::Stored {
+        return Ok(());
+    }
+    let detail = serde_json::json!({ "action": action, "version": version, "source": "file" });
+    let entry = HistoryEntry {
+        kind: "hr_change".to_owned(),
+        detail,
+    };
+    ctx.store.append_history(ctx.tenant, id, run, &entry).await
 }
 
 /// `create member: 1, create association: 2` — counts per kind, zero kinds left out.

@@ -36,6 +36,16 @@ async fn an_upsert_is_accepted_and_a_worker_creates_the_member_with_its_groups()
     assert_eq!(state["member_id"], members[0].id.as_str());
     assert_eq!(state["pending_job"], false);
     assert!(state["last_applied_at"].is_string());
+    let id = hr_domain::EmployeeId::parse("E-1001").unwrap();
+    let history = app.store.history(TENANT, &id, 50).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|h| h.entry.kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"hr_change"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"plan") && kinds.contains(&"call"),
+        "{kinds:?}"
+    );
+    assert_eq!(history[0].entry.detail["action"], "upsert");
+    assert_eq!(history[0].entry.detail["version"], 1);
     app.shutdown().await;
 }
 

@@ -58,6 +58,7 @@ pub async fn put_employee(
         .store
         .put_employee_and_enqueue(tenant, &employee, version)
         .await?;
+    super::record_hr_change(&state, tenant, &employee.id, "upsert", version, outcome).await;
     if outcome == PutOutcome::Stored {
         state.wake_workers();
     }
@@ -81,6 +82,7 @@ pub async fn delete_employee(
         .store
         .remove_employee_and_enqueue(tenant, &id, version)
         .await?;
+    super::record_hr_change(&state, tenant, &id, "delete", version, outcome).await;
     if outcome == PutOutcome::Stored {
         state.wake_workers();
     }

@@ -88,3 +88,26 @@ impl FromRequest<AppState> for SignedWrite {
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+/// Writes an "HR change received" entry to the employee's history when a change was
+/// stored (the admin page shows it before the plan made from it). The detail holds the
+/// action, the source's version and where it came from — never the record's values.
+pub async fn record_hr_change(
+    state: &AppState,
+    tenant: &str,
+    id: &hr_domain::EmployeeId,
+    action: &str,
+    version: i64,
+    outcome: sync_store::PutOutcome,
+) {
+    if outcome != sync_store::PutOutcome::Stored {
+        return;
+    }
+    let entry = sync_store::HistoryEntry {
+        kind: "hr_change".to_owned(),
+        detail: serde_json::json!({ "action": action, "version": version, "source": "push_api" }),
+    };
+    if let Err(e) = state.store.append_history(tenant, id, None, &entry).await {
+        tracing::warn!(employee.id = %id, error = %e, "Could not record the HR change of {id}");
+    }
+}

@@ -54,6 +54,7 @@ pub async fn post_snapshot(
             .store
             .put_employee_and_enqueue(tenant, employee, version)
             .await?;
+        super::record_hr_change(&state, tenant, &employee.id, "upsert", version, outcome).await;
         count(&mut response, outcome, false);
     }
     let listed: BTreeSet<&EmployeeId> = employees.iter().map(|e| &e.id).collect();
@@ -63,6 +64,8 @@ pub async fn post_snapshot(
                 .store
                 .remove_employee_and_enqueue(tenant, &stored.employee.id, version)
                 .await?;
+            let id = &stored.employee.id;
+            super::record_hr_change(&state, tenant, id, "delete", version, outcome).await;
             count(&mut response, outcome, true);
         }
     }
