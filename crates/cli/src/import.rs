@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use akiles_client::{Client, ClientConfig, RateLimit, StaticToken};
+use akiles_client::{Client, ClientConfig, ClientError, RateLimit, StaticToken};
 use anyhow::{Context, bail};
 use clap::Args;
 use hr_domain::{Clock, Employee, SystemClock};
-use sync_engine::run::{RunOptions, SnapshotContext};
+use sync_engine::run::{RunError, RunOptions, SnapshotContext};
 use sync_engine::{Config, RunReport, source};
 use sync_store::{SqliteStore, Store};
 
@@ -60,7 +60,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let client = build_client(&config, url.as_deref(), token.as_deref())?;
     let store = open_store(database.as_deref().unwrap_or(DEFAULT_DATABASE)).await?;
 
-    let report = import(
+    let outcome = import(
         &config,
         employees,
         &client,
@@ -68,8 +68,54 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         args.dry_run,
         args.verbose,
     )
-    .await?;
-    Ok(exit_code(&report))
+    .await;
+    match outcome {
+        Ok(report) => Ok(exit_code(&report)),
+        Err(error) => match failure_kind(&error) {
+            Failure::Input => Err(error),
+            Failure::Service { hint } => {
+                eprintln!("error: {error:#}");
+                if let Some(hint) = hint {
+                    eprintln!("hint: {hint}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        },
+    }
+}
+
+/// What a failed run says about its cause, which sets the exit code.
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    /// The input or the configuration is wrong: exit 2 (`main` prints it).
+    Input,
+    /// Akiles or the store failed although the input was fine: exit 1.
+    Service { hint: Option<&'static str> },
+}
+
+fn failure_kind(error: &anyhow::Error) -> Failure {
+    match error.downcast_ref::<RunError>() {
+        Some(RunError::Read { source, .. }) => Failure::Service {
+            hint: akiles_hint(source),
+        },
+        Some(RunError::Store(_)) => Failure::Service { hint: None },
+        // A mapping Akiles cannot resolve is a configuration error.
+        _ => Failure::Input,
+    }
+}
+
+/// The likeliest fix when reading from Akiles failed.
+fn akiles_hint(error: &ClientError) -> Option<&'static str> {
+    match error {
+        ClientError::NotFound { .. } => Some("check that the Akiles URL ends in /v2"),
+        ClientError::Unauthorized { .. } => {
+            Some("check the Akiles token (--akiles-token or AKILES_TOKEN)")
+        }
+        ClientError::Transport { .. } | ClientError::Timeout { .. } => {
+            Some("check the Akiles URL and that the server is reachable")
+        }
+        _ => None,
+    }
 }
 
 /// An error and its sources, `: `-separated.
@@ -211,5 +257,59 @@ pub fn exit_code(report: &RunReport) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use akiles_types::ErrorBody;
+
+    fn failed_read(source: ClientError) -> anyhow::Error {
+        anyhow::Error::new(RunError::Read {
+            what: "member groups",
+            source,
+        })
+        .context("planning failed")
+    }
+
+    #[test]
+    fn a_404_on_the_first_akiles_call_exits_1_with_the_v2_hint() {
+        let error = failed_read(ClientError::NotFound {
+            body: ErrorBody::new("not_found", "no route"),
+        });
+
+        assert_eq!(
+            failure_kind(&error),
+            Failure::Service {
+                hint: Some("check that the Akiles URL ends in /v2")
+            }
+        );
+    }
+
+    #[test]
+    fn a_refused_token_is_an_akiles_failure_not_an_input_error() {
+        let error = failed_read(ClientError::Unauthorized {
+            body: ErrorBody::new("invalid_token", "expired"),
+        });
+
+        assert!(
+            matches!(failure_kind(&error), Failure::Service { hint: Some(h) } if h.contains("token"))
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_mapping_stays_a_configuration_error() {
+        let error = anyhow::Error::new(RunError::AmbiguousGroup {
+            name: "Lab".into(),
+            count: 2,
+        })
+        .context("planning failed");
+
+        assert_eq!(failure_kind(&error), Failure::Input);
+        assert_eq!(
+            failure_kind(&anyhow::anyhow!("no Akiles URL")),
+            Failure::Input
+        );
     }
 }

@@ -63,8 +63,8 @@ struct EmulatorArgs {
     /// Added latency per request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Answer 429 (with Retry-After) above this many requests per second.
-    #[arg(long)]
+    /// Answer 429 (with Retry-After) above this many requests per second (at least 1).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit: Option<u32>,
     /// Retry-After seconds sent with a 429.
     #[arg(long, default_value_t = 1)]
@@ -247,6 +247,23 @@ mod tests {
             ]);
             assert!(parsed.is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_zero_emulator_rate_limit_is_a_clap_error() {
+        let parse = |rate: &str| {
+            Cli::try_parse_from([
+                "akiles-hr-sync",
+                "emulator",
+                "--api-key",
+                "k",
+                "--rate-limit",
+                rate,
+            ])
+        };
+
+        assert!(parse("0").is_err());
+        assert!(parse("1").is_ok());
     }
 
     #[test]
