@@ -34,7 +34,7 @@ pub fn token_sources(
     store: Arc<dyn Store>,
     clock: Arc<dyn hr_domain::Clock>,
 ) -> Arc<dyn TokenSourceFactory> {
-    match crate::admin::oauth_client(settings) {
+    match crate::admin::oauth_client(settings, clock.clone()) {
         Some(oauth) => Arc::new(RefreshingTokens::new(store, oauth, clock)),
         None => Arc::new(StoredAccessTokens::new(store)),
     }

@@ -58,8 +58,8 @@ impl std::fmt::Debug for AdminContext {
 
 impl AdminContext {
     /// The context for `settings`. The cookie key's length was checked with the settings.
-    pub fn from_settings(settings: &Settings) -> Self {
-        let oauth = oauth_client(settings);
+    pub fn from_settings(settings: &Settings, clock: Arc<dyn hr_domain::Clock>) -> Self {
+        let oauth = oauth_client(settings, clock);
         Self {
             key: Key::from(settings.cookie_key.bytes()),
             secure_cookies: settings.public_url.scheme() == "https",
@@ -69,7 +69,11 @@ impl AdminContext {
 }
 
 /// The OAuth client of the settings, or `None` (with a warning) when it cannot be made.
-pub fn oauth_client(settings: &Settings) -> Option<Arc<AkilesOAuth>> {
+/// Token expiry is computed on `clock`, the clock the token sources compare it with.
+pub fn oauth_client(
+    settings: &Settings,
+    clock: Arc<dyn hr_domain::Clock>,
+) -> Option<Arc<AkilesOAuth>> {
     let akiles = &settings.akiles;
     let (Some(id), Some(secret)) = (&akiles.client_id, &akiles.client_secret) else {
         tracing::warn!(
@@ -95,7 +99,7 @@ pub fn oauth_client(settings: &Settings) -> Option<Arc<AkilesOAuth>> {
         redirect,
     );
     match AkilesOAuth::new(oauth_settings) {
-        Ok(oauth) => Some(Arc::new(oauth)),
+        Ok(oauth) => Some(Arc::new(oauth.with_clock(clock))),
         Err(e) => {
             tracing::warn!(error = %e, "The OAuth client cannot be built; Connect Akiles is off");
             None
@@ -105,7 +109,10 @@ pub fn oauth_client(settings: &Settings) -> Option<Arc<AkilesOAuth>> {
 
 /// The admin pages and the OAuth callback, behind the cross-site request check.
 pub fn router(state: AppState) -> Router<AppState> {
-    let context = Arc::new(AdminContext::from_settings(&state.settings));
+    let context = Arc::new(AdminContext::from_settings(
+        &state.settings,
+        state.clock.clone(),
+    ));
     Router::new()
         .route(
             "/admin/login",

@@ -5,3 +5,4 @@
 mod connect;
 mod harness;
 mod pages;
+mod secrets;
