@@ -153,6 +153,13 @@ async fn bad_input_names_the_field_and_stores_nothing() {
     let mismatch = json_of(mismatch, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(mismatch["error"]["field"], "id");
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    for group in ["Ops\u{1b}[2J", &"x".repeat(201)] {
+        let bad_group = app
+            .put_employee("E-1005", &employee("A", &[group], 1))
+            .await;
+        let bad_group = json_of(bad_group, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(bad_group["error"]["field"], "groups[0]");
+    }
     let id = hr_domain::EmployeeId::parse("E-1005").unwrap();
     assert!(app.store.employee(TENANT, &id).await.unwrap().is_none());
     app.shutdown().await;

@@ -222,12 +222,16 @@ fn groups(
     let mut groups = BTreeSet::new();
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
-        match item.as_str().map(HrGroup::parse) {
-            Some(Some(group)) => {
+        match item.as_str().map(HrGroup::try_parse) {
+            Some(Ok(Some(group))) => {
                 groups.insert(group);
             }
-            Some(None) => {
+            Some(Ok(None)) => {
                 problems.add(format!("{field}[{i}]"), "is blank");
+                ok = false;
+            }
+            Some(Err(why)) => {
+                problems.add(format!("{field}[{i}]"), why.to_string());
                 ok = false;
             }
             None => {
