@@ -9,7 +9,7 @@ use akiles_client::{Client, ClientConfig, ClientError, RateLimit, StaticToken};
 use anyhow::{Context, bail};
 use clap::Args;
 use hr_domain::{Clock, Employee, SystemClock};
-use sync_engine::run::{RunError, RunOptions, SnapshotContext};
+use sync_engine::run::{NoProgress, RunError, SnapshotContext, prepare_snapshot};
 use sync_engine::{Config, RunReport, source};
 use sync_store::{SqliteStore, Store};
 
@@ -215,35 +215,81 @@ pub async fn import(
         credentials: config.credentials,
         name_max_bytes: config.sync.member_name_max_bytes,
     };
-    let plan_options = RunOptions {
-        dry_run: true,
-        concurrency: 1,
-        today,
-    };
-    let planned = sync_engine::sync_snapshot(
-        ctx,
-        employees.clone(),
-        plan_options,
-        &sync_engine::run::NoProgress,
-    )
-    .await
-    .context("planning failed")?;
-    output::print_plan(&planned, verbose);
-    if dry_run || planned.refused.is_some() {
+    if dry_run {
+        let prepared = prepare_snapshot(ctx, employees, today)
+            .await
+            .context("planning failed")?;
+        let planned = prepared.plan_report(&NoProgress);
+        output::print_plan(&planned, verbose);
         output::print_problems(&planned);
-        if dry_run {
-            println!("Dry run: nothing was changed.");
+        println!("Dry run: nothing was changed.");
+        return Ok(planned);
+    }
+
+    let holder = format!(
+        "import-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    let locked = store
+        .try_lock_runs(&config.tenant, &holder, RUN_LOCK_LEASE)
+        .await
+        .context("cannot take the tenant's run lock")?;
+    if !locked {
+        bail!(
+            "another sync run for tenant {} is in progress; try again when it has finished \
+             (a stopped run's lock expires {} s after it stopped)",
+            config.tenant,
+            RUN_LOCK_LEASE.as_secs()
+        );
+    }
+    let result = tokio::select! {
+        result = plan_and_apply(ctx, employees, today, config, client, verbose) => result,
+        error = keep_lock(store, &config.tenant, &holder) => Err(error),
+    };
+    if let Err(e) = store.unlock_runs(&config.tenant, &holder).await {
+        tracing::warn!(error = %e, "Could not release the run lock; it expires by itself");
+    }
+    result
+}
+
+/// How long the run lock lasts without renewal; renewed every third of it.
+const RUN_LOCK_LEASE: Duration = Duration::from_secs(90);
+
+/// Renews the run lock until the run ends; returns only if the lock is lost.
+async fn keep_lock(store: &dyn Store, tenant: &str, holder: &str) -> anyhow::Error {
+    loop {
+        tokio::time::sleep(RUN_LOCK_LEASE / 3).await;
+        match store.try_lock_runs(tenant, holder, RUN_LOCK_LEASE).await {
+            Ok(true) => {}
+            Ok(false) => return anyhow::anyhow!("the tenant's run lock was taken over"),
+            Err(e) => tracing::warn!(error = %e, "Could not renew the run lock; retrying"),
         }
+    }
+}
+
+/// Reads Akiles once, prints the plan, then applies that same plan.
+async fn plan_and_apply(
+    ctx: SnapshotContext<'_>,
+    employees: Vec<Employee>,
+    today: time::Date,
+    config: &Config,
+    client: &Client,
+    verbose: bool,
+) -> anyhow::Result<RunReport> {
+    let prepared = prepare_snapshot(ctx, employees, today)
+        .await
+        .context("planning failed")?;
+    let planned = prepared.plan_report(&NoProgress);
+    output::print_plan(&planned, verbose);
+    if planned.refused.is_some() {
+        output::print_problems(&planned);
         return Ok(planned);
     }
 
     let progress = output::Bar::new();
-    let options = RunOptions {
-        dry_run: false,
-        concurrency: config.sync.concurrency,
-        today,
-    };
-    let report = sync_engine::sync_snapshot(ctx, employees, options, &progress)
+    let report = prepared
+        .apply(config.sync.concurrency, &progress)
         .await
         .context("the sync run failed")?;
     progress.finish();

@@ -41,6 +41,7 @@ fn print_warnings(employees: &[EmployeeReport]) {
     let mut unmapped: BTreeMap<&str, usize> = BTreeMap::new();
     let mut truncated = Vec::new();
     let mut trimmed = Vec::new();
+    let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for employee in employees {
         for warning in &employee.warnings {
             match warning {
@@ -53,6 +54,10 @@ fn print_warnings(employees: &[EmployeeReport]) {
                 Warning::MetadataTrimmed { .. } => {
                     trimmed.push((employee.employee_id.as_str(), warning))
                 }
+                Warning::MissingCredentialData { credential } => missing
+                    .entry(credential)
+                    .or_default()
+                    .push(employee.employee_id.as_str()),
             }
         }
     }
@@ -72,6 +77,14 @@ fn print_warnings(employees: &[EmployeeReport]) {
     }
     for (id, warning) in trimmed {
         println!("Note: {id}: {warning}");
+    }
+    for (credential, ids) in missing {
+        println!(
+            "Note: {} employee(s) get no {credential} credential: their record has no \
+             {credential}: {}",
+            ids.len(),
+            ids.join(", ")
+        );
     }
 }
 

@@ -41,6 +41,8 @@ pub enum Warning {
     },
     /// HR groups with no mapping (they grant nothing).
     UnmappedGroups(Vec<String>),
+    /// A credential type is on but the record lacks what it needs (`e-mail`, `card`).
+    MissingCredentialData { credential: &'static str },
 }
 
 impl std::fmt::Display for Warning {
@@ -57,6 +59,12 @@ impl std::fmt::Display for Warning {
             ),
             Warning::UnmappedGroups(groups) => {
                 write!(f, "HR groups without a mapping: {}", groups.join(", "))
+            }
+            Warning::MissingCredentialData { credential } => {
+                write!(
+                    f,
+                    "{credential} credentials are on, but the record has no {credential}"
+                )
             }
         }
     }
@@ -110,6 +118,14 @@ impl DesiredMember {
         }
 
         let creds = &policy.credentials;
+        if creds.email && employee.email.is_none() {
+            warnings.push(Warning::MissingCredentialData {
+                credential: "e-mail",
+            });
+        }
+        if creds.card && employee.card.is_none() {
+            warnings.push(Warning::MissingCredentialData { credential: "card" });
+        }
         Some(Self {
             employee_id: employee.id.clone(),
             name,
@@ -308,6 +324,25 @@ mod tests {
             member_metadata(&e, "acme").0,
             metadata,
             "a second run gives the same metadata"
+        );
+    }
+
+    #[test]
+    fn enabled_credentials_without_data_are_named_not_skipped_silently() {
+        let mut policy = policy();
+        policy.credentials.email = true;
+        policy.credentials.card = true;
+
+        let desired =
+            DesiredMember::from_employee(&employee("E-1"), &policy, date!(2026 - 01 - 01)).unwrap();
+
+        assert!(desired.warnings.contains(&Warning::MissingCredentialData {
+            credential: "e-mail"
+        }));
+        assert!(
+            desired
+                .warnings
+                .contains(&Warning::MissingCredentialData { credential: "card" })
         );
     }
 

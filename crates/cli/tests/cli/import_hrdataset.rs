@@ -182,7 +182,7 @@ async fn a_file_with_bad_rows_is_refused_whole_with_every_line_named() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("3 bad row(s); nothing was imported"),
+        stderr.contains("3 problem(s) in 3 row(s); nothing was imported"),
         "{stderr}"
     );
     assert!(
@@ -236,4 +236,63 @@ async fn a_header_only_export_deletes_nobody() {
         emulator.members().iter().filter(|m| !m.is_deleted).count(),
         207
     );
+}
+
+#[tokio::test]
+async fn a_second_import_of_the_same_tenant_waits_its_turn_instead_of_racing() {
+    let emulator = akiles_emulator::spawn(EmulatorConfig::default())
+        .await
+        .unwrap();
+    emulator.set_faults(akiles_emulator::Faults {
+        latency_ms: 15,
+        ..akiles_emulator::Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = shared_data("HRDataset_v14.csv");
+    let first = tokio::spawn({
+        let (dir, dataset) = (dir.path().to_owned(), dataset.clone());
+        let emulator_url = emulator.base_url();
+        let key = emulator.api_key();
+        async move {
+            let config = example("hrdataset_v14.toml");
+            let args = [
+                "import",
+                dataset.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+                "--akiles-url",
+                &emulator_url,
+                "--akiles-token",
+                &key,
+            ];
+            run_cli(&dir, &args).await
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while emulator
+        .calls()
+        .get("POST /v2/members")
+        .copied()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first import never started writing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let second = import(&emulator, dir.path(), &dataset, &[]).await;
+
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another sync run for tenant"));
+    let first = first.await.unwrap();
+    assert!(first.status.success(), "{}", text(&first));
+    let live = emulator
+        .members()
+        .into_iter()
+        .filter(|m| !m.is_deleted)
+        .count();
+    assert_eq!(live, 207, "one member per active employee, no duplicates");
 }
