@@ -161,6 +161,11 @@ async fn a_revoked_grant_shows_reconnect_needed_and_no_queued_work_is_lost() {
         1,
         "nothing done without a connection"
     );
+    app.until("the metric to show the reconnect", || async {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        metrics.contains("akiles_hr_sync_connections{state=\"reconnect_needed\"} 1")
+    })
+    .await;
 
     let reconnected = app.connect().await;
     assert!(reconnected.contains(&format!("Connected to {ORG_NAME}")));
