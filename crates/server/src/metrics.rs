@@ -1,7 +1,7 @@
 //! Prometheus metrics: one process-wide recorder, rendered by `GET /metrics`.
 //!
 //! Names: `akiles_hr_sync_jobs{state}` (queue depth, read from the store when scraped),
-//! `akiles_hr_sync_job_outcomes_total{kind,outcome}`,
+//! `akiles_hr_sync_job_outcomes_total{kind,outcome}`, `akiles_hr_sync_connections{state}`,
 //! `akiles_hr_sync_change_to_applied_seconds` (HR change received → applied in Akiles),
 //! `akiles_hr_sync_http_requests_total{method,route,status}`, and from the client
 //! `akiles_requests_total{method,route,status}` and
