@@ -10,9 +10,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use sync_server::{Settings, SettingsSources};
-
-use crate::serve::open_store;
 
 /// Environment variable that may hold the new password.
 pub const PASSWORD_ENV: &str = "AKILES_HR_SYNC_ADMIN_PASSWORD";
@@ -45,12 +42,7 @@ pub enum AdminCommand {
 
 /// Runs `admin …`.
 pub async fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
-    let sources = SettingsSources {
-        file: args.config,
-        listen: None,
-    };
-    let settings = Settings::load(&sources)?;
-    let store = open_store(&settings).await?;
+    let (_, store) = crate::serve::settings_and_store(args.config, None).await?;
     match args.command {
         AdminCommand::SetPassword { username } => {
             let username = username.trim();

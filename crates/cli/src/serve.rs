@@ -31,12 +31,7 @@ pub struct ServeArgs {
 
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let sources = SettingsSources {
-        file: args.config,
-        listen: args.listen,
-    };
-    let settings = Settings::load(&sources)?;
-    let store = open_store(&settings).await?;
+    let (settings, store) = settings_and_store(args.config, args.listen).await?;
     let listen = settings.listen;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tokens = sync_server::token_sources(&settings, store.clone(), clock.clone());
@@ -53,6 +48,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     sync_server::serve(listener, state, telemetry::shutdown_signal()).await?;
     tracing::info!("akiles-hr-sync stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The service settings (file, environment, flags) and the store they name.
+pub async fn settings_and_store(
+    file: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<(Settings, Arc<dyn Store>)> {
+    let settings = Settings::load(&SettingsSources { file, listen })?;
+    let store = open_store(&settings).await?;
+    Ok((settings, store))
 }
 
 /// Opens (and migrates) the store named by the settings.
@@ -114,12 +119,7 @@ pub enum ApiKeyCommand {
 
 /// Runs `tenants …`.
 pub async fn run_tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
-    let sources = SettingsSources {
-        file: args.config,
-        listen: None,
-    };
-    let settings = Settings::load(&sources)?;
-    let store = open_store(&settings).await?;
+    let (_, store) = settings_and_store(args.config, None).await?;
     match args.command {
         TenantsCommand::Create { key } => {
             if let Some(problem) = sync_server::routes::manage::tenants::tenant_key_problem(&key) {
