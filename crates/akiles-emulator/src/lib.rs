@@ -40,6 +40,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 mod body;
+mod consent_form;
 mod control;
 mod error;
 mod faults;
@@ -50,6 +51,7 @@ mod routes;
 mod seed;
 mod state;
 
+pub use consent_form::ConsentForm;
 pub use error::ApiError;
 pub use faults::{FaultEffect, FaultRule, Faults, RateLimit};
 pub use oauth::{KNOWN_SCOPES, OAuthClient};

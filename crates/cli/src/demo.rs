@@ -320,9 +320,10 @@ impl Browser {
             .post(&format!("/admin/tenants/{TENANT}/connect"), &[])
             .await?;
         let consent = self.http.get(&authorize).send().await?.text().await?;
-        let mut form = consent_fields(&consent);
-        form.push(owned(("decision", "approve")));
-        let action = Url::parse(&authorize)?.join(&form_action(&consent)?)?;
+        let consent = akiles_emulator::ConsentForm::parse(&consent)
+            .context("the emulator's consent page has no form")?;
+        let form = consent.answer("approve");
+        let action = Url::parse(&authorize)?.join(&consent.action)?;
         let mut body = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in &form {
             body.append_pair(name, value);
@@ -378,44 +379,6 @@ fn location(response: &reqwest::Response) -> anyhow::Result<String> {
         .get(LOCATION)
         .with_context(|| format!("expected a redirect, got {}", response.status()))?;
     Ok(value.to_str()?.to_owned())
-}
-
-fn form_action(html: &str) -> anyhow::Result<String> {
-    let form = html
-        .find("<form")
-        .map(|at| &html[at..])
-        .context("no form on the page")?;
-    attribute(form, "action").context("the form has no action")
-}
-
-/// What pressing a button of the consent form sends: hidden fields and checked radios.
-fn consent_fields(html: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for chunk in html.split("<input").skip(1) {
-        let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
-        let kind = attribute(tag, "type").unwrap_or_default();
-        let sent = kind == "hidden" || (kind == "radio" && tag.contains(" checked"));
-        if let (true, Some(name), Some(value)) =
-            (sent, attribute(tag, "name"), attribute(tag, "value"))
-        {
-            fields.push((name, value));
-        }
-    }
-    fields
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = tag[start..].find('"')? + start;
-    let raw = &tag[start..end];
-    Some(
-        raw.replace("&quot;", "\"")
-            .replace("&#x27;", "'")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
 }
 
 fn random_text(bytes: usize) -> String {

@@ -195,12 +195,12 @@ impl TestOAuth {
         assert_eq!(page.status(), 200, "the consent page is shown");
         let html = page.text().await.unwrap();
 
+        let consent = akiles_emulator::ConsentForm::parse(&html).expect("the page has a form");
         let mut form = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in form_fields(&html) {
+        for (name, value) in consent.answer(decision) {
             form.append_pair(&name, &value);
         }
-        form.append_pair("decision", decision);
-        let action = url.join(&form_action(&html)).unwrap();
+        let action = url.join(&consent.action).unwrap();
         let answer = self
             .browser
             .post(action)
@@ -236,43 +236,6 @@ fn callback(location: &Url) -> Callback {
         state: get("state"),
         error: get("error"),
     }
-}
-
-/// The `action` of the page's form.
-fn form_action(html: &str) -> String {
-    let form = &html[html.find("<form").expect("the page has a form")..];
-    attribute(form, "action").expect("the form has an action")
-}
-
-/// What submitting the form sends, buttons aside: hidden fields and checked radios.
-fn form_fields(html: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for chunk in html.split("<input").skip(1) {
-        let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
-        let kind = attribute(tag, "type").unwrap_or_default();
-        let sent = kind == "hidden" || (kind == "radio" && tag.contains(" checked"));
-        if let (true, Some(name), Some(value)) =
-            (sent, attribute(tag, "name"), attribute(tag, "value"))
-        {
-            fields.push((name, value));
-        }
-    }
-    fields
-}
-
-/// The unescaped value of a double-quoted attribute.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = start + tag[start..].find('"')?;
-    Some(unescape(&tag[start..end]))
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// Log lines written while a [`LogCapture`] is the thread's default subscriber.

@@ -263,11 +263,11 @@ impl AdminApp {
         let consent = self.get(&authorize).await;
         assert_eq!(consent.status(), StatusCode::OK);
         let html = consent.text().await.unwrap();
-        let mut form = form_fields(&html);
-        form.push(("decision".to_owned(), decision.to_owned()));
+        let consent = akiles_emulator::ConsentForm::parse(&html).expect("the page has a form");
+        let form = consent.answer(decision);
         let action = Url::parse(&authorize)
             .unwrap()
-            .join(&form_action(&html))
+            .join(&consent.action)
             .unwrap();
         let pairs: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let answer = form_body(self.http.post(action), &pairs)
@@ -346,41 +346,4 @@ fn form_body(request: reqwest::RequestBuilder, form: &[(&str, &str)]) -> reqwest
 /// The `Location` of a redirect.
 pub fn location(response: &Response) -> String {
     response.headers()[LOCATION].to_str().unwrap().to_owned()
-}
-
-fn form_action(html: &str) -> String {
-    let form = &html[html.find("<form").unwrap()..];
-    attribute(form, "action").unwrap()
-}
-
-/// Hidden fields and checked radios: what pressing a button of the form sends.
-fn form_fields(html: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for chunk in html.split("<input").skip(1) {
-        let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
-        let kind = attribute(tag, "type").unwrap_or_default();
-        let sent = kind == "hidden" || (kind == "radio" && tag.contains(" checked"));
-        if let (true, Some(name), Some(value)) =
-            (sent, attribute(tag, "name"), attribute(tag, "value"))
-        {
-            fields.push((name, unescape(&value)));
-        }
-    }
-    fields
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#x2F;", "/")
 }
