@@ -422,15 +422,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         settings: &serde_json::Value,
     ) -> Result<(), StoreError>;
 
-    /// Stores a record when `version` is newer than the stored one (a stale version is
-    /// ignored); marks the employee present again.
+    /// Stores a record when `version` is newer than the stored one, or than the tombstone
+    /// of a removal that came before any record (a stale version is ignored); marks the
+    /// employee present again.
     async fn put_employee(
         &self,
         tenant: &str,
         employee: &Employee,
         version: i64,
     ) -> Result<PutOutcome, StoreError>;
-    /// Marks an employee as gone from the source, if `version` is newer.
+    /// Marks an employee as gone from the source, if `version` is newer. For an employee
+    /// without a record it keeps a tombstone (returning [`PutOutcome::Unchanged`]), so a put
+    /// or removal at or below that version is [`PutOutcome::Stale`].
     async fn remove_employee(
         &self,
         tenant: &str,

@@ -327,8 +327,9 @@ const SELECT_HISTORY: &str = r#"
     ORDER BY id DESC LIMIT $3"#;
 
 /// Everything of a tenant but the tenant row, children before parents; each takes the key.
-const DELETE_TENANT_ROWS: [&str; 9] = [
+const DELETE_TENANT_ROWS: [&str; 10] = [
     "DELETE FROM run_locks WHERE tenant = $1",
+    "DELETE FROM employee_tombstones WHERE tenant = $1",
     "DELETE FROM jobs WHERE tenant = $1",
     "DELETE FROM api_keys WHERE tenant = $1",
     "DELETE FROM connections WHERE tenant = $1",
@@ -967,6 +968,14 @@ impl SqliteStore {
         .fetch_optional(&mut *conn)
         .await?;
 
+        if stored.is_none() {
+            match tombstone_version(conn, tenant, id).await? {
+                Some(removed) if version <= removed => return Ok(PutOutcome::Stale),
+                Some(_) => delete_tombstone(conn, tenant, id).await?,
+                None => {}
+            }
+        }
+
         // Unchanged means the same JSON, not `Employee == Employee`: that equality ignores
         // the case of e-mails and group names, and the newest spelling should be kept.
         Ok(match stored {
@@ -1006,10 +1015,27 @@ impl SqliteStore {
         .fetch_optional(&mut *conn)
         .await?;
 
-        // TODO(correctness): removing an unknown employee leaves no tombstone, so a create
-        // with an older version that arrives after the removal is still stored.
+        // An unknown employee gets a tombstone instead, so that a create older than the
+        // removal, arriving after it, is recognised as stale. Nothing to sync: no record.
         Ok(match stored {
-            None => PutOutcome::Unchanged,
+            None => match tombstone_version(conn, tenant, id).await? {
+                Some(removed) if version <= removed => PutOutcome::Stale,
+                _ => {
+                    sqlx::query(
+                        "INSERT INTO employee_tombstones \
+                         (tenant, employee_id, version, removed_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (tenant, employee_id) DO UPDATE SET \
+                         version = excluded.version, removed_at = excluded.removed_at",
+                    )
+                    .bind(tenant)
+                    .bind(id.as_str())
+                    .bind(version)
+                    .bind(self.now_millis())
+                    .execute(&mut *conn)
+                    .await?;
+                    PutOutcome::Unchanged
+                }
+            },
             Some((stored_version, _)) if version <= stored_version => PutOutcome::Stale,
             Some((_, false)) => {
                 set_employee_version(conn, tenant, id, version).await?;
@@ -1031,6 +1057,34 @@ impl SqliteStore {
             }
         })
     }
+}
+
+/// The version of the removal recorded for an employee without a record, if any.
+async fn tombstone_version(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &EmployeeId,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT version FROM employee_tombstones WHERE tenant = $1 AND employee_id = $2",
+    )
+    .bind(tenant)
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?)
+}
+
+async fn delete_tombstone(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &EmployeeId,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM employee_tombstones WHERE tenant = $1 AND employee_id = $2")
+        .bind(tenant)
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 async fn set_employee_version(

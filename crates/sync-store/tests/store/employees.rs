@@ -16,6 +16,10 @@ store_tests!(
     removing_an_employee_keeps_the_last_record_and_marks_it_absent,
     a_removal_older_than_the_record_is_ignored,
     removing_an_unknown_employee_writes_nothing,
+    a_create_older_than_the_removal_of_an_unknown_employee_is_stale,
+    a_create_newer_than_the_removal_of_an_unknown_employee_is_stored,
+    a_removal_at_or_below_a_tombstone_is_stale,
+    deleting_a_tenant_drops_its_tombstones,
     removing_a_removed_employee_only_moves_the_version,
     an_employee_removed_and_added_again_is_present,
     employees_are_listed_by_id_including_absent_ones,
@@ -164,6 +168,68 @@ async fn removing_an_unknown_employee_writes_nothing(store: &TestStore) {
     assert_eq!(outcome, PutOutcome::Unchanged);
     assert_eq!(store.employee(ACME, &id("E-404")).await.unwrap(), None);
     assert!(store.employees(ACME).await.unwrap().is_empty());
+}
+
+async fn a_create_older_than_the_removal_of_an_unknown_employee_is_stale(store: &TestStore) {
+    let store = store.with_acme().await;
+    let removed = store.remove_employee(ACME, &id("V-2"), 10).await.unwrap();
+
+    let older = store.put_employee(ACME, &employee("V-2"), 9).await.unwrap();
+    let equal = store
+        .put_employee(ACME, &employee("V-2"), 10)
+        .await
+        .unwrap();
+
+    assert_eq!(removed, PutOutcome::Unchanged);
+    assert_eq!((older, equal), (PutOutcome::Stale, PutOutcome::Stale));
+    assert_eq!(store.employee(ACME, &id("V-2")).await.unwrap(), None);
+    assert!(store.employees(ACME).await.unwrap().is_empty());
+}
+
+async fn a_create_newer_than_the_removal_of_an_unknown_employee_is_stored(store: &TestStore) {
+    let store = store.with_acme().await;
+    store.remove_employee(ACME, &id("V-2"), 10).await.unwrap();
+
+    let newer = store
+        .put_employee(ACME, &employee("V-2"), 11)
+        .await
+        .unwrap();
+    let removed_again = store.remove_employee(ACME, &id("V-2"), 12).await.unwrap();
+
+    assert_eq!(newer, PutOutcome::Stored);
+    assert_eq!(removed_again, PutOutcome::Stored);
+    let stored = store.employee(ACME, &id("V-2")).await.unwrap().unwrap();
+    assert_eq!(stored.version, 12);
+    assert!(!stored.present);
+}
+
+async fn a_removal_at_or_below_a_tombstone_is_stale(store: &TestStore) {
+    let store = store.with_acme().await;
+    store.remove_employee(ACME, &id("V-2"), 10).await.unwrap();
+
+    let older = store.remove_employee(ACME, &id("V-2"), 9).await.unwrap();
+    let equal = store.remove_employee(ACME, &id("V-2"), 10).await.unwrap();
+    let newer = store.remove_employee(ACME, &id("V-2"), 20).await.unwrap();
+    let create_between = store
+        .put_employee(ACME, &employee("V-2"), 15)
+        .await
+        .unwrap();
+
+    assert_eq!((older, equal), (PutOutcome::Stale, PutOutcome::Stale));
+    assert_eq!(newer, PutOutcome::Unchanged);
+    assert_eq!(create_between, PutOutcome::Stale);
+    assert_eq!(store.employee(ACME, &id("V-2")).await.unwrap(), None);
+}
+
+async fn deleting_a_tenant_drops_its_tombstones(store: &TestStore) {
+    let store = store.with_acme().await;
+    store.remove_employee(ACME, &id("V-2"), 10).await.unwrap();
+
+    assert!(store.delete_tenant(ACME).await.unwrap());
+    store.ensure_tenant(ACME).await.unwrap();
+    let outcome = store.put_employee(ACME, &employee("V-2"), 9).await.unwrap();
+
+    assert_eq!(outcome, PutOutcome::Stored);
 }
 
 async fn removing_a_removed_employee_only_moves_the_version(store: &TestStore) {

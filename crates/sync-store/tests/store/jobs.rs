@@ -12,6 +12,7 @@ store_tests!(
     a_stored_change_enqueues_one_sync_job,
     a_stale_or_unchanged_change_enqueues_nothing,
     a_stored_removal_enqueues_a_job_and_an_unknown_one_does_not,
+    a_create_older_than_an_earlier_removal_enqueues_nothing,
     two_changes_coalesce_into_one_queued_job,
     a_change_while_running_queues_a_second_job_that_waits_for_the_first,
     claims_never_return_two_jobs_of_one_employee,
@@ -95,6 +96,26 @@ async fn a_stored_removal_enqueues_a_job_and_an_unknown_one_does_not(store: &Tes
             .unwrap()
             .present
     );
+}
+
+async fn a_create_older_than_an_earlier_removal_enqueues_nothing(store: &TestStore) {
+    let store = store.with_acme().await;
+    let removed = store
+        .remove_employee_and_enqueue(ACME, &id("V-2"), 10)
+        .await
+        .unwrap();
+
+    let created = store
+        .put_employee_and_enqueue(ACME, &employee("V-2"), 9)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (removed, created),
+        (PutOutcome::Unchanged, PutOutcome::Stale)
+    );
+    assert!(store.jobs(Some(ACME), None, 10).await.unwrap().is_empty());
+    assert_eq!(store.employee(ACME, &id("V-2")).await.unwrap(), None);
 }
 
 async fn two_changes_coalesce_into_one_queued_job(store: &TestStore) {
