@@ -76,11 +76,19 @@ pub async fn finish_connect(
         .await
         .map_err(ConnectError::Exchange)?;
 
+    // The organization a live connection syncs is kept, so the caller can tell when the
+    // new grant is for another one (its members would be orphaned); after an explicit
+    // disconnect any organization may be chosen.
+    let previous = store
+        .connection(&tenant)
+        .await
+        .map_err(ConnectError::Store)?;
+    let kept = previous.filter(|c| c.state != ConnectionState::Disconnected);
     let connection = Connection {
         tenant: tenant.clone(),
         state: ConnectionState::Connected,
-        organization_id: None,
-        organization_name: None,
+        organization_id: kept.as_ref().and_then(|c| c.organization_id.clone()),
+        organization_name: kept.and_then(|c| c.organization_name),
         access_token: Some(tokens.access_token),
         refresh_token: tokens.refresh_token,
         access_expires_at: tokens.expires_at,

@@ -128,6 +128,13 @@ async fn refused(
 async fn after_connect(state: &AppState, tenant: &str) -> Result<Flash, PageError> {
     let named = name_organization(state, tenant).await;
     state.connections.forget(tenant);
+    if let Err(OrganizationError::Changed { kept, offered }) = &named {
+        return Ok(Flash::error(format!(
+            "That authorization is for {offered}, but this tenant syncs {kept}: nothing was \
+             changed in either. Reconnect choosing {kept}, or Disconnect first to move to \
+             another organization (members already in {kept} then stay as they are)."
+        )));
+    }
     state
         .store
         .enqueue(tenant, JobKind::SyncTenant, None)
@@ -145,24 +152,69 @@ async fn after_connect(state: &AppState, tenant: &str) -> Result<Flash, PageErro
     })
 }
 
-/// Reads `GET /organization` with the new token and saves its id and name.
-async fn name_organization(state: &AppState, tenant: &str) -> anyhow::Result<String> {
-    let Some(mut connection) = state.store.connection(tenant).await? else {
-        anyhow::bail!("the connection just saved is missing");
+/// Why the organization of a new grant was not recorded.
+#[derive(Debug, thiserror::Error)]
+enum OrganizationError {
+    /// The grant is for another organization than the one the tenant syncs.
+    #[error("the grant is for {offered}, not {kept}")]
+    Changed { kept: String, offered: String },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Reads `GET /organization` with the new token and saves its id and name. A grant for
+/// another organization than a live connection's is refused: its tokens are dropped and
+/// the connection waits for a reconnect, so no member is orphaned in the old one.
+async fn name_organization(state: &AppState, tenant: &str) -> Result<String, OrganizationError> {
+    let Some(mut connection) = state
+        .store
+        .connection(tenant)
+        .await
+        .map_err(anyhow::Error::from)?
+    else {
+        return Err(anyhow::anyhow!("the connection just saved is missing").into());
     };
     let Some(token) = connection.access_token.clone() else {
-        anyhow::bail!("the connection just saved has no access token");
+        return Err(anyhow::anyhow!("the connection just saved has no access token").into());
     };
-    let organization = organization_client(state, token)?.organization().await?;
+    let client = organization_client(state, token)?;
+    let organization = client.organization().await.map_err(anyhow::Error::from)?;
+    if let Some(kept) = connection
+        .organization_id
+        .clone()
+        .filter(|id| *id != organization.id)
+    {
+        let kept_name = connection.organization_name.clone().unwrap_or(kept);
+        connection.state = ConnectionState::ReconnectNeeded;
+        connection.reason = Some(format!(
+            "the last authorization was for {}, not {kept_name}",
+            organization.name
+        ));
+        connection.access_token = None;
+        connection.refresh_token = None;
+        state
+            .store
+            .save_connection(&connection)
+            .await
+            .map_err(anyhow::Error::from)?;
+        tracing::warn!(tenant = %tenant, "Refused a grant for another organization than tenant {tenant}'s");
+        return Err(OrganizationError::Changed {
+            kept: kept_name,
+            offered: organization.name,
+        });
+    }
 
     connection.organization_id = Some(organization.id);
     connection.organization_name = Some(organization.name.clone());
     let saved = state
         .store
         .save_connection_if_revision(&connection, connection.revision)
-        .await?;
+        .await
+        .map_err(anyhow::Error::from)?;
     if saved.is_none() {
-        anyhow::bail!("the connection changed while its organization was read");
+        return Err(
+            anyhow::anyhow!("the connection changed while its organization was read").into(),
+        );
     }
     tracing::info!(tenant = %tenant, "Tenant {tenant} is connected to its Akiles organization");
     Ok(organization.name)

@@ -215,3 +215,36 @@ async fn the_employee_pages_show_state_search_and_history() {
     assert!(detail.contains("→ ok"));
     assert!(activity.contains("Failed jobs"));
 }
+
+#[tokio::test]
+async fn a_reconnect_to_another_organization_is_refused_and_orphans_nobody() {
+    let app = spawn_admin_app().await;
+    app.login().await;
+    app.connect().await;
+    map_sales_and_wait_in_sync(&app).await;
+    let writes_before = app.emulator.write_calls();
+    let hotel = app
+        .emulator
+        .organization_id(akiles_emulator::HOTEL_ORG_NAME)
+        .unwrap();
+
+    let callback = app.consent_for("approve", Some(&hotel)).await;
+    let page = app.follow(app.get(&callback).await).await;
+
+    assert!(page.contains("but this tenant syncs"), "{page}");
+    let connection = app.store.connection(TENANT).await.unwrap().unwrap();
+    assert_eq!(connection.state, ConnectionState::ReconnectNeeded);
+    assert!(connection.access_token.is_none());
+    assert_ne!(connection.organization_id.as_deref(), Some(hotel.as_str()));
+    assert!(
+        app.store
+            .jobs(Some(TENANT), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(app.emulator.write_calls(), writes_before);
+
+    let back = app.connect().await;
+    assert!(back.contains(&format!("Connected to {ORG_NAME}")), "{back}");
+}

@@ -250,6 +250,11 @@ impl AdminApp {
     /// Presses Connect (or Reconnect) and answers the consent page with `decision`;
     /// returns the URL the emulator sends the browser back to (not yet opened).
     pub async fn consent(&self, decision: &str) -> String {
+        self.consent_for(decision, None).await
+    }
+
+    /// [`Self::consent`], choosing the organization with id `organization` when given.
+    pub async fn consent_for(&self, decision: &str, organization: Option<&str>) -> String {
         let started = self
             .post(&format!("/admin/tenants/{TENANT}/connect"), &[])
             .await;
@@ -264,7 +269,14 @@ impl AdminApp {
         assert_eq!(consent.status(), StatusCode::OK);
         let html = consent.text().await.unwrap();
         let consent = akiles_emulator::ConsentForm::parse(&html).expect("the page has a form");
-        let form = consent.answer(decision);
+        let mut form = consent.answer(decision);
+        if let Some(chosen) = organization {
+            for (name, value) in &mut form {
+                if name == "organization_id" {
+                    *value = chosen.to_owned();
+                }
+            }
+        }
         let action = Url::parse(&authorize)
             .unwrap()
             .join(&consent.action)
