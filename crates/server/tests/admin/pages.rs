@@ -108,3 +108,19 @@ async fn a_tenant_is_created_from_the_tenants_page() {
     let page = app.follow(bad).await;
     assert!(page.contains("may hold only letters, digits"));
 }
+
+#[tokio::test]
+async fn an_employee_id_with_a_slash_links_to_its_own_page() {
+    let app = spawn_admin_app().await;
+    app.login().await;
+    app.push("a/b", "Ana Pérez", &["Sales"], 1).await;
+
+    let list = app.page("/admin/tenants/acme/employees").await;
+    let detail = app.get("/admin/tenants/acme/employees/a%2Fb").await;
+
+    assert!(
+        list.contains("/admin/tenants/acme/employees/a%2Fb\""),
+        "{list}"
+    );
+    assert_eq!(detail.status(), reqwest::StatusCode::OK);
+}
