@@ -528,9 +528,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         error: &str,
         run_at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Puts a running job back in the queue at `run_at` without counting the attempt its
+    /// claim added, keeping its last error: for a job that could not start (its tenant must
+    /// reconnect Akiles), however long it waits. A later enqueue of its key makes it due
+    /// now. [`StoreError::LostLease`] unless `worker` holds it.
+    async fn defer_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        run_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Marks a running job failed with its reason, kept until retried;
     /// [`StoreError::LostLease`] unless `worker` holds it.
     async fn fail_job(&self, id: JobId, worker: &str, error: &str) -> Result<(), StoreError>;
+    /// Puts every running job back in the queue (attempts and last error unchanged, folded
+    /// into a queued job of its key if there is one) and returns how many there were.
+    ///
+    /// Only valid at startup of the single instance of the SQLite store: it releases leases
+    /// that may still be live, so it must not run while any worker could hold one. A store
+    /// shared by several instances (PostgreSQL) would release only expired leases.
+    async fn release_leases(&self) -> Result<u64, StoreError>;
     /// Queues a failed job of `tenant` again, to run now with its attempts reset; false if
     /// it is not a failed job of that tenant.
     async fn retry_failed_job(&self, tenant: &str, id: JobId) -> Result<bool, StoreError>;

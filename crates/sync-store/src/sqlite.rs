@@ -761,13 +761,30 @@ impl Store for SqliteStore {
         run_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let run_at = codec::to_millis(run_at);
-        self.settle(id, worker, error, Settle::Requeue { run_at })
+        self.settle(id, worker, Some(error), Settle::Requeue { run_at })
+            .await
+    }
+
+    #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
+    async fn defer_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        run_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let run_at = codec::to_millis(run_at);
+        self.settle(id, worker, None, Settle::Defer { run_at })
             .await
     }
 
     #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
     async fn fail_job(&self, id: JobId, worker: &str, error: &str) -> Result<(), StoreError> {
-        self.settle(id, worker, error, Settle::Fail).await
+        self.settle(id, worker, Some(error), Settle::Fail).await
+    }
+
+    #[instrument(skip_all)]
+    async fn release_leases(&self) -> Result<u64, StoreError> {
+        self.release_running().await
     }
 
     #[instrument(skip_all, fields(tenant = %tenant, job.id = id.0))]

@@ -68,6 +68,9 @@ pub(super) enum Settle {
     Requeue { run_at: i64 },
     /// Failed for good (until retried).
     Fail,
+    /// Back to the queue at this unix-ms instant without using up an attempt: the job
+    /// could not start (its tenant must reconnect), so the claim is not counted.
+    Defer { run_at: i64 },
 }
 
 #[derive(sqlx::FromRow)]
@@ -211,6 +214,11 @@ pub(super) async fn enqueue_in(
     Ok(JobId(id))
 }
 
+/// The attempts of a held job without the claim that is being given back uncounted.
+fn uncounted(attempts: i64) -> i64 {
+    attempts.saturating_sub(1).max(0)
+}
+
 /// Unix milliseconds of a lease length, saturating.
 fn lease_millis(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
@@ -288,11 +296,13 @@ impl SqliteStore {
     /// Gives a running job back: to the queue or to failed. If the key already has a
     /// queued job (a change arrived meanwhile), that one is kept and absorbs this one,
     /// since it will apply the newest record anyway; a failed job of the key is replaced.
+    ///
+    /// `error` replaces the job's last error; `None` (for a deferral) keeps it.
     pub(super) async fn settle(
         &self,
         id: JobId,
         worker: &str,
-        error: &str,
+        error: Option<&str>,
         to: Settle,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
@@ -347,31 +357,38 @@ impl SqliteStore {
         id: JobId,
         held: &HeldRow,
         queued: &WaitingRow,
-        error: &str,
+        error: Option<&str>,
         to: Settle,
     ) -> Result<(), StoreError> {
         // A retry keeps its backoff and its count of attempts; a failure gives the newer
-        // change a fresh chance.
+        // change a fresh chance; a deferral keeps its wait but not the uncounted claim.
         let (run_at, attempts) = match to {
             Settle::Requeue { run_at } => (
                 queued.run_at.max(run_at),
                 queued.attempts.max(held.attempts),
             ),
             Settle::Fail => (queued.run_at, queued.attempts),
+            Settle::Defer { run_at } => (
+                queued.run_at.max(run_at),
+                queued.attempts.max(uncounted(held.attempts)),
+            ),
         };
+        let error = error
+            .map(|error| seal_error(&self.key, &held.tenant, queued.id, error))
+            .transpose()?;
 
         sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(id.0)
             .execute(&mut *conn)
             .await?;
         sqlx::query(
-            "UPDATE jobs SET run_at = $1, changed_at = $2, attempts = $3, last_error = $4 \
-             WHERE id = $5",
+            "UPDATE jobs SET run_at = $1, changed_at = $2, attempts = $3, \
+             last_error = COALESCE($4, last_error) WHERE id = $5",
         )
         .bind(run_at)
         .bind(queued.changed_at.min(held.changed_at))
         .bind(attempts)
-        .bind(seal_error(&self.key, &held.tenant, queued.id, error)?)
+        .bind(error)
         .bind(queued.id)
         .execute(&mut *conn)
         .await?;
@@ -385,26 +402,92 @@ impl SqliteStore {
         id: JobId,
         held: &HeldRow,
         changed_at: i64,
-        error: &str,
+        error: Option<&str>,
         to: Settle,
     ) -> Result<(), StoreError> {
-        let (state, run_at) = match to {
-            Settle::Requeue { run_at } => (JobState::Queued, Some(run_at)),
-            Settle::Fail => (JobState::Failed, None),
+        let (state, run_at, attempts) = match to {
+            Settle::Requeue { run_at } => (JobState::Queued, Some(run_at), held.attempts),
+            Settle::Fail => (JobState::Failed, None, held.attempts),
+            Settle::Defer { run_at } => (JobState::Queued, Some(run_at), uncounted(held.attempts)),
         };
+        let error = error
+            .map(|error| seal_error(&self.key, &held.tenant, id.0, error))
+            .transpose()?;
 
         sqlx::query(
             "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), changed_at = $3, \
-             last_error = $4, locked_by = NULL, locked_until = NULL WHERE id = $5",
+             last_error = COALESCE($4, last_error), attempts = $5, \
+             locked_by = NULL, locked_until = NULL WHERE id = $6",
         )
         .bind(state.as_str())
         .bind(run_at)
         .bind(changed_at)
-        .bind(seal_error(&self.key, &held.tenant, id.0, error)?)
+        .bind(error)
+        .bind(attempts)
         .bind(id.0)
         .execute(&mut *conn)
         .await?;
         Ok(())
+    }
+
+    /// Puts every running job back in the queue, attempts and error unchanged, folding it
+    /// into its key's queued job or replacing its key's failed job the way [`Self::settle`]
+    /// does. Only for startup of the single instance: no lease can be live then.
+    pub(super) async fn release_running(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let running: Vec<(i64, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, tenant, kind, employee_id, attempts, changed_at FROM jobs \
+             WHERE state = 'running' ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+
+        for (id, tenant, kind, employee_id, attempts, changed_at) in &running {
+            let waiting: Option<WaitingRow> = sqlx::query_as(SELECT_WAITING)
+                .bind(tenant)
+                .bind(kind)
+                .bind(employee_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let changed_at = match waiting {
+                Some(queued) if queued.state == JobState::Queued.as_str() => {
+                    sqlx::query("DELETE FROM jobs WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE jobs SET changed_at = $1, attempts = $2 WHERE id = $3")
+                        .bind(queued.changed_at.min(*changed_at))
+                        .bind(queued.attempts.max(*attempts))
+                        .bind(queued.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    continue;
+                }
+                Some(failed) => {
+                    sqlx::query("DELETE FROM jobs WHERE id = $1")
+                        .bind(failed.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    failed.changed_at.min(*changed_at)
+                }
+                None => *changed_at,
+            };
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', changed_at = $1, \
+                 locked_by = NULL, locked_until = NULL WHERE id = $2",
+            )
+            .bind(changed_at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+
+        let released = u64::try_from(running.len()).unwrap_or(u64::MAX);
+        if released > 0 {
+            debug!("Released the leases of {released} running jobs");
+        }
+        Ok(released)
     }
 
     pub(super) async fn retry_failed(&self, tenant: &str, id: JobId) -> Result<bool, StoreError> {

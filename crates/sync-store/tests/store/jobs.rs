@@ -24,6 +24,12 @@ store_tests!(
     a_new_change_replaces_a_failed_job,
     retrying_is_refused_for_other_tenants_and_other_states,
     a_job_given_back_while_a_change_waits_folds_into_it,
+    a_deferred_job_keeps_its_attempts_and_its_error,
+    a_deferred_job_is_due_at_once_when_its_key_is_enqueued_again,
+    a_job_deferred_while_a_change_waits_folds_into_it_uncounted,
+    deferring_a_job_needs_its_lease,
+    releasing_leases_queues_running_jobs_with_their_attempts,
+    releasing_a_lease_folds_into_a_waiting_change,
     tenant_jobs_coalesce_per_tenant_and_need_no_employee,
     queue_depth_counts_every_state,
     jobs_are_listed_by_tenant_and_state,
@@ -404,6 +410,167 @@ async fn a_job_given_back_while_a_change_waits_folds_into_it(store: &TestStore) 
     assert_eq!(jobs[0].changed_at, START, "the older change is covered");
     assert_eq!(jobs[0].attempts, 1);
     assert_eq!(jobs[0].last_error.as_deref(), Some("akiles 503"));
+}
+
+async fn a_deferred_job_keeps_its_attempts_and_its_error(store: &TestStore) {
+    let store = store.with_acme().await;
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    let first = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    store
+        .reschedule_job(first.id, "w1", "akiles 503", START)
+        .await
+        .unwrap();
+
+    let mut deferred_to = START;
+    for minute in 1..=10 {
+        let now = store.at_minute(minute);
+        let job = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+        assert_eq!(job.attempts, 2, "claim {minute} counts one attempt on top");
+        deferred_to = now + time::Duration::seconds(30);
+        store.defer_job(job.id, "w1", deferred_to).await.unwrap();
+    }
+
+    let jobs = store.jobs(Some(ACME), None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, JobState::Queued);
+    assert_eq!(jobs[0].attempts, 1, "waiting used up no attempt");
+    assert_eq!(jobs[0].run_at, deferred_to);
+    assert_eq!(jobs[0].last_error.as_deref(), Some("akiles 503"));
+    assert_eq!(
+        (jobs[0].locked_by.as_deref(), jobs[0].locked_until),
+        (None, None)
+    );
+    assert_eq!(store.claim_job("w1", LEASE).await.unwrap(), None);
+}
+
+async fn a_deferred_job_is_due_at_once_when_its_key_is_enqueued_again(store: &TestStore) {
+    let store = store.with_acme().await;
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    let job = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    store
+        .defer_job(job.id, "w1", START + time::Duration::minutes(30))
+        .await
+        .unwrap();
+    let now = store.at_minute(1);
+
+    let again = store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    let claimed = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+
+    assert_eq!(again, job.id);
+    assert_eq!(claimed.id, job.id);
+    assert_eq!(claimed.run_at, now);
+    assert_eq!(claimed.attempts, 1);
+}
+
+async fn a_job_deferred_while_a_change_waits_folds_into_it_uncounted(store: &TestStore) {
+    let store = store.with_acme().await;
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    let running = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    store.at_minute(1);
+    let waiting = store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    let wait_until = START + time::Duration::minutes(2);
+
+    store.defer_job(running.id, "w1", wait_until).await.unwrap();
+
+    let jobs = store.jobs(Some(ACME), None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].id, waiting);
+    assert_eq!(jobs[0].state, JobState::Queued);
+    assert_eq!(jobs[0].run_at, wait_until);
+    assert_eq!(jobs[0].changed_at, START);
+    assert_eq!(jobs[0].attempts, 0);
+    assert_eq!(jobs[0].last_error, None);
+}
+
+async fn deferring_a_job_needs_its_lease(store: &TestStore) {
+    let store = store.with_acme().await;
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    let job = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+
+    let result = store.defer_job(job.id, "w2", START).await;
+
+    assert!(matches!(result, Err(StoreError::LostLease(found)) if found == job.id));
+    let jobs = store.jobs(Some(ACME), None, 10).await.unwrap();
+    assert_eq!(jobs[0].state, JobState::Running);
+    assert_eq!(jobs[0].attempts, 1);
+}
+
+async fn releasing_leases_queues_running_jobs_with_their_attempts(store: &TestStore) {
+    let store = store.with_acme().await;
+    for employee_id in ["E-1", "E-2", "E-3"] {
+        store
+            .enqueue(ACME, JobKind::SyncEmployee, Some(&id(employee_id)))
+            .await
+            .unwrap();
+    }
+    let first = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    store
+        .reschedule_job(first.id, "w1", "akiles 503", START)
+        .await
+        .unwrap();
+    let again = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    let other = store.claim_job("w2", LEASE).await.unwrap().unwrap();
+
+    let released = store.release_leases().await.unwrap();
+
+    assert_eq!(released, 2);
+    let jobs = store.jobs(Some(ACME), None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert!(jobs.iter().all(|job| job.state == JobState::Queued
+        && job.locked_by.is_none()
+        && job.locked_until.is_none()));
+    let attempts_of = |wanted: JobId| jobs.iter().find(|job| job.id == wanted).unwrap().attempts;
+    assert_eq!((attempts_of(again.id), attempts_of(other.id)), (2, 1));
+    let error = &jobs
+        .iter()
+        .find(|job| job.id == again.id)
+        .unwrap()
+        .last_error;
+    assert_eq!(error.as_deref(), Some("akiles 503"));
+    assert!(store.claim_job("w3", LEASE).await.unwrap().is_some());
+    assert_eq!(store.release_leases().await.unwrap(), 1);
+}
+
+async fn releasing_a_lease_folds_into_a_waiting_change(store: &TestStore) {
+    let store = store.with_acme().await;
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    store.at_minute(1);
+    let waiting = store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+
+    let released = store.release_leases().await.unwrap();
+
+    assert_eq!(released, 1);
+    let jobs = store.jobs(Some(ACME), None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].id, waiting);
+    assert_eq!(jobs[0].state, JobState::Queued);
+    assert_eq!(jobs[0].changed_at, START);
+    assert_eq!(jobs[0].attempts, 1);
 }
 
 async fn tenant_jobs_coalesce_per_tenant_and_need_no_employee(store: &TestStore) {
