@@ -12,8 +12,11 @@
 //! - `sync_tenant`: queues a `sync_employee` job for every employee of the tenant.
 //!
 //! A tenant whose Akiles connection needs an admin (not connected, or the token source
-//! says [`TokenError::ReconnectRequired`]) keeps its jobs queued: they are put back
-//! without being marked failed, however long the wait.
+//! says [`TokenError::ReconnectRequired`]) keeps its jobs queued: they are deferred
+//! ([`sync_store::Store::defer_job`]) every [`RECONNECT_RECHECK`] without using up an
+//! attempt, however long the wait, so they still have every retry once connected. A
+//! reconnect does not wait for the recheck: the OAuth callback queues a `sync_tenant` job,
+//! whose enqueue of each employee makes that employee's deferred job due at once.
 //!
 //! On shutdown a worker stops claiming and finishes the job it holds.
 
@@ -34,8 +37,10 @@ use crate::metrics::job_outcome;
 use crate::state::AppState;
 use crate::tenant_settings::TenantSettings;
 
-/// Longest wait before a job of a disconnected tenant looks at its connection again.
-const RECONNECT_RECHECK: Duration = Duration::from_secs(60);
+/// How long a job of a tenant that must reconnect waits before it looks at the connection
+/// again. A reconnect makes the job due at once, so this only bounds a missed wake-up
+/// (for example a connection repaired outside the OAuth callback).
+const RECONNECT_RECHECK: Duration = Duration::from_secs(30);
 
 /// The running workers.
 #[derive(Debug)]
@@ -94,7 +99,7 @@ enum Verdict {
     Done(&'static str),
     /// Failed; try again after a backoff (counts as an attempt).
     Retry(String),
-    /// The tenant's connection needs an admin; wait without giving up.
+    /// The tenant's connection needs an admin; wait without giving up or using an attempt.
     AwaitConnection,
 }
 
@@ -135,12 +140,10 @@ async fn settle(state: &AppState, worker: &str, job: &Job, verdict: Verdict) {
         }
         Verdict::AwaitConnection => {
             job_outcome(kind, "awaiting_connection");
-            let wait = state.settings.workers.backoff_max().min(RECONNECT_RECHECK);
             info!(tenant = %job.tenant, "Job {id} waits for tenant {} to reconnect Akiles", job.tenant);
-            let reason = "waiting for the Akiles connection to be reconnected";
             state
                 .store
-                .reschedule_job(job.id, worker, reason, now + wait)
+                .defer_job(job.id, worker, now + RECONNECT_RECHECK)
                 .await
         }
         Verdict::Retry(reason) if job.attempts >= state.settings.workers.max_attempts => {

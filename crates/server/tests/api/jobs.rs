@@ -133,23 +133,47 @@ async fn jobs_of_a_disconnected_tenant_wait_instead_of_failing() {
 
     app.put_employee("E-4003", &employee("Patient Person", &["Sales"], 1))
         .await;
-    eventually("the job to have been tried several times", || async {
-        let jobs = app.store.jobs(Some(TENANT), None, 10).await.unwrap();
-        jobs.first().is_some_and(|j| j.attempts >= 4)
-    })
+    eventually(
+        "the job to be put back to wait for the connection",
+        || async {
+            let jobs = app.store.jobs(Some(TENANT), None, 10).await.unwrap();
+            jobs.first().is_some_and(|j| {
+                j.state == sync_store::JobState::Queued
+                    && j.run_at - j.changed_at >= time::Duration::seconds(10)
+            })
+        },
+    )
     .await;
-    let failed = app
-        .store
-        .jobs(Some(TENANT), Some(sync_store::JobState::Failed), 10)
-        .await
-        .unwrap();
-    assert!(
-        failed.is_empty(),
+    let jobs = app.store.jobs(Some(TENANT), None, 10).await.unwrap();
+    assert_eq!(
+        jobs.len(),
+        1,
         "a job failed while waiting for the connection"
     );
+    assert_eq!(
+        jobs[0].attempts, 0,
+        "waiting for the connection used up an attempt"
+    );
+    assert_eq!(jobs[0].state, sync_store::JobState::Queued);
 
+    // What the OAuth callback does after a reconnect: queue a sync of the tenant. The
+    // waiting job must run now, not when its recheck comes due (after the test deadline),
+    // and it still has every retry: the first two attempts after reconnecting fail.
+    app.set_faults(Faults {
+        rules: vec![FaultRule {
+            nth: Some(vec![1, 2]),
+            ..failing_member_creates().rules.remove(0)
+        }],
+        ..Faults::default()
+    });
     connection.state = sync_store::ConnectionState::Connected;
     app.store.save_connection(&connection).await.unwrap();
+    let sync = app
+        .manage(Method::POST, "/tenants/acme/sync")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sync.status(), StatusCode::ACCEPTED);
     app.wait_until_in_sync("E-4003").await;
     assert_eq!(app.members_of("E-4003").len(), 1);
     app.shutdown().await;
