@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::connections::{Connections, TokenSourceFactory};
 use crate::settings::Settings;
+use crate::signature::ReplayGuard;
 
 /// The service's shared state; cheap to clone.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Woken when a job is enqueued, so an idle worker claims it at once.
     pub jobs_ready: Arc<Notify>,
+    /// Push signatures accepted within the tolerance window, so each is used once.
+    pub replays: Arc<ReplayGuard>,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
             connections: Arc::new(connections),
             metrics: crate::metrics::handle(),
             jobs_ready: Arc::new(Notify::new()),
+            replays: Arc::new(ReplayGuard::default()),
         }
     }
 

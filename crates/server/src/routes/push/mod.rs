@@ -10,13 +10,13 @@ pub mod input;
 pub mod snapshot;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use sync_store::ApiKey;
 
 use crate::error::ApiError;
-use crate::signature::{self, SignatureHeaders};
+use crate::signature::{self, Refused, SignatureError, SignatureHeaders, SignedRequest};
 use crate::state::AppState;
 
 /// The tenant whose API key authenticated the request.
@@ -54,7 +54,8 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// An authenticated write: the tenant and the raw body, its signature checked when the
-/// tenant has a signing secret.
+/// tenant has a signing secret — over the method, the request target as received and
+/// the raw body, each signature accepted once (see [`crate::signature`]).
 #[derive(Debug)]
 pub struct SignedWrite {
     pub tenant: ApiTenant,
@@ -67,22 +68,54 @@ impl FromRequest<AppState> for SignedWrite {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = request.into_parts();
         let tenant = ApiTenant::from_request_parts(&mut parts, state).await?;
-        let request = Request::from_parts(parts, body);
-        let headers = request.headers().clone();
-        let body = Bytes::from_request(request, state).await?;
+        let method = parts.method.clone();
+        let target = request_target(&parts);
+        let headers = parts.headers.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state).await?;
 
         if let Some(secret) = state.store.signing_secret(tenant.tenant()).await? {
             let received = SignatureHeaders {
                 timestamp: header_text(&headers, signature::TIMESTAMP_HEADER),
                 signature: header_text(&headers, signature::SIGNATURE_HEADER),
             };
+            let request = SignedRequest {
+                method: method.as_str(),
+                target: &target,
+                body: &body,
+            };
             let now = state.clock.now();
             let tolerance = state.settings.push.signature_tolerance_secs;
-            signature::verify(&secret, received, &body, now, tolerance)
+            let verified = signature::verify(&secret, received, request, now, tolerance)
                 .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+            match state
+                .replays
+                .admit(tenant.tenant(), verified, now, tolerance)
+            {
+                Ok(()) => {}
+                Err(Refused::Replayed) => {
+                    return Err(ApiError::unauthorized(SignatureError::Replayed.to_string()));
+                }
+                Err(Refused::Full) => {
+                    return Err(ApiError::unavailable(anyhow::anyhow!(
+                        "more than {} signed writes of one tenant within the signature window",
+                        signature::MAX_SEEN_PER_TENANT
+                    )));
+                }
+            }
         }
         Ok(Self { tenant, body })
     }
+}
+
+/// The path and query of the request as received (`/api/v1/employees/E-1?version=3`),
+/// not decoded; `OriginalUri` first, in case a router nesting stripped a prefix.
+fn request_target(parts: &Parts) -> String {
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    uri.path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned())
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
