@@ -87,6 +87,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot open the demo database")?;
     let store: Arc<dyn Store> = Arc::new(store);
+    crate::serve::release_leases(store.as_ref()).await?;
     let password = random_text(12);
     prepare(store.as_ref(), &password, args.employees as usize).await?;
 

@@ -1,8 +1,9 @@
 //! `akiles-hr-sync serve` (the service) and `akiles-hr-sync tenants …` (tenant admin on
 //! the service's database).
 //!
-//! Startup order: telemetry (done by `main`), settings, store and migrations, state, bind;
-//! the listen address is logged once; SIGINT or SIGTERM stops the service gracefully.
+//! Startup order: telemetry (done by `main`), settings, store and migrations, released job
+//! leases, state, bind; the listen address is logged once; SIGINT or SIGTERM stops the
+//! service gracefully.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ pub struct ServeArgs {
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (settings, store) = settings_and_store(args.config, args.listen).await?;
+    release_leases(store.as_ref()).await?;
     let listen = settings.listen;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tokens = sync_server::token_sources(&settings, store.clone(), clock.clone());
@@ -48,6 +50,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     sync_server::serve(listener, state, telemetry::shutdown_signal()).await?;
     tracing::info!("akiles-hr-sync stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Queues again the jobs that were running when the last process stopped (a crash or
+/// `kill -9` leaves them `running` until their lease ends), so they run at once.
+///
+/// Only sound because the SQLite store belongs to this one process: no other worker can
+/// hold a live lease now. Never call it from commands that may run beside `serve` (such as
+/// `tenants`), nor with a store shared by several instances.
+pub async fn release_leases(store: &dyn Store) -> anyhow::Result<()> {
+    let released = store
+        .release_leases()
+        .await
+        .context("cannot release the leases of jobs left running")?;
+    if released > 0 {
+        tracing::warn!(
+            released,
+            "Queued {released} jobs again that were running when the service last stopped"
+        );
+    } else {
+        tracing::info!(released, "No jobs were left running by the last stop");
+    }
+    Ok(())
 }
 
 /// The service settings (file, environment, flags) and the store they name.
