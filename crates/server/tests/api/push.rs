@@ -223,3 +223,30 @@ async fn a_snapshot_upserts_the_listed_and_removes_the_missing() {
     .await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn pushes_are_held_to_the_file_import_rules() {
+    let app = spawn_app().await;
+    let mut backwards = employee("A", &["Sales"], 1);
+    backwards["start_date"] = json!("2026-05-01");
+    backwards["end_date"] = json!("2026-04-01");
+    let mut reserved = employee("A", &["Sales"], 1);
+    reserved["attributes"] = json!({"managed_by": "me"});
+    let twice = json!({"version": 1, "employees": [
+        {"id": "E-1", "name": "A", "status": "active", "email": "same@example.com"},
+        {"id": "E-2", "name": "B", "status": "active", "email": "SAME@example.com"},
+    ]});
+
+    let backwards = app.put_employee("E-1006", &backwards).await;
+    let reserved = app.put_employee("E-1006", &reserved).await;
+    let twice = app.post_snapshot(&twice).await;
+
+    let backwards = json_of(backwards, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(backwards["error"]["field"], "end_date");
+    let reserved = json_of(reserved, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(reserved["error"]["field"], "attributes.managed_by");
+    let twice = json_of(twice, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(twice.to_string().contains("employees[1].email"), "{twice}");
+    assert!(app.store.employees(TENANT).await.unwrap().is_empty());
+    app.shutdown().await;
+}

@@ -118,6 +118,12 @@ pub fn employee(
     let end_date = date(record, "end_date", &field("end_date"), problems);
     let card = card(record.get("card"), &field("card"), problems);
     let attributes = attributes(record.get("attributes"), &field("attributes"), problems);
+    if let (Some(Some(start)), Some(Some(end))) = (start_date, end_date)
+        && end < start
+    {
+        problems.add(field("end_date"), "is before start_date");
+        return None;
+    }
 
     Some(Employee {
         id: id?,
@@ -315,6 +321,9 @@ fn card(
     Some(Some(parsed))
 }
 
+/// Member metadata keys that mark ownership; an attribute may not set them.
+const RESERVED_METADATA: [&str; 4] = ["managed_by", "sync_tenant", "employee_id", "card"];
+
 fn attributes(
     value: Option<&Value>,
     field: &str,
@@ -332,6 +341,13 @@ fn attributes(
     let mut ok = true;
     for (key, value) in map {
         match value {
+            Value::String(_) if RESERVED_METADATA.contains(&key.trim()) => {
+                problems.add(
+                    format!("{field}.{key}"),
+                    "is a key the sync keeps for itself",
+                );
+                ok = false;
+            }
             Value::String(text) if !key.trim().is_empty() => {
                 attributes.push((key.trim().to_owned(), hr_domain::normalize_text(text)));
             }

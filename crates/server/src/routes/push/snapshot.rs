@@ -6,7 +6,7 @@
 //! is stored and every stored employee missing from the list is removed, each with its
 //! job.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::State;
@@ -129,6 +129,7 @@ fn read_snapshot(body: &Value) -> Result<(i64, Vec<Employee>), ApiError> {
 
     let mut employees = Vec::with_capacity(records.len());
     let mut seen = BTreeSet::new();
+    let mut emails = BTreeMap::new();
     for (i, record) in records.iter().enumerate() {
         let prefix = format!("employees[{i}].");
         let Some(record) = record.as_object() else {
@@ -144,6 +145,18 @@ fn read_snapshot(body: &Value) -> Result<(i64, Vec<Employee>), ApiError> {
         if let Some(employee) = input::employee(record, None, &prefix, &mut problems) {
             if !seen.insert(employee.id.clone()) {
                 problems.add(format!("{prefix}id"), "lists an employee already listed");
+            }
+            // Two active people with one login would fail on every run (Akiles refuses a
+            // second member with the address), as the file import refuses it.
+            let active = employee.status == hr_domain::EmploymentStatus::Active;
+            if let (true, Some(email)) = (active, &employee.email) {
+                let key = email.as_str().to_lowercase();
+                if let Some(first) = emails.insert(key, i) {
+                    problems.add(
+                        format!("{prefix}email"),
+                        format!("is also on employees[{first}]"),
+                    );
+                }
             }
             employees.push(employee);
         }
