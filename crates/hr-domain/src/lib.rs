@@ -9,6 +9,7 @@
 mod clock;
 mod mapping;
 mod text;
+mod unique;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -19,6 +20,7 @@ use time::Date;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use mapping::{CredentialSettings, Mapping, MappingError, PinLength};
 pub use text::{has_control_character, normalize_text, truncate_utf8};
+pub use unique::{Repeat, RepeatedField, UniqueValues};
 
 /// Why a value could not be parsed into a domain type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

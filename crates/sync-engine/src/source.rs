@@ -14,7 +14,7 @@ use std::path::Path;
 
 use hr_domain::{
     CardCredential, CardKind, Email, Employee, EmployeeId, EmploymentStatus, HrGroup, PersonName,
-    has_control_character, normalize_text,
+    Repeat, RepeatedField, UniqueValues, has_control_character, normalize_text,
 };
 use serde::Deserialize;
 use time::Date;
@@ -282,12 +282,12 @@ pub fn read_bytes(
     let reader = RowReader { spec, dates };
     let mut employees = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
-    let mut seen = FirstSeen::default();
+    let mut seen = UniqueValues::default();
 
     for row in rows {
         let problems = match row.fields.and_then(|fields| reader.employee(&fields)) {
             Ok(employee) => {
-                let repeated = seen.record(&employee, row.at, &spec.columns);
+                let repeated = repeats(&employee, seen.record(&employee, row.at), &spec.columns);
                 employees.push(employee);
                 repeated
             }
@@ -306,63 +306,33 @@ pub fn read_bytes(
     }
 }
 
-/// Values that must not repeat within one export, each with the row it was first seen on.
-/// Work e-mails (ignoring case) and cards count only on active rows: a leaver's card may
-/// already be handed to someone else.
-#[derive(Default)]
-struct FirstSeen {
-    ids: BTreeMap<EmployeeId, Position>,
-    emails: BTreeMap<String, Position>,
-    cards: BTreeMap<String, Position>,
-}
-
-impl FirstSeen {
-    /// Notes the employee's unique values; the problems when one was seen before. A
-    /// message names the column and the other row, never the value (personal data).
-    fn record(&mut self, employee: &Employee, at: Position, columns: &Columns) -> Vec<String> {
-        if let Some(first) = self.ids.get(&employee.id) {
-            return vec![format!(
-                "duplicate employee id {} (first at {first})",
-                employee.id
-            )];
-        }
-        self.ids.insert(employee.id.clone(), at);
-        if employee.status != EmploymentStatus::Active {
-            return Vec::new();
-        }
-
-        let mut problems = Vec::new();
-        if let (Some(email), Some(column)) = (&employee.email, &columns.email)
-            && let Some(first) =
-                first_or_insert(&mut self.emails, email.as_str().to_lowercase(), at)
-        {
-            problems.push(format!(
-                "column {column:?}: work e-mail {}",
-                first.also_on()
-            ));
-        }
-        if let (Some(card), Some(column)) = (&employee.card, &columns.card)
-            && let Some(first) = first_or_insert(&mut self.cards, card.value.clone(), at)
-        {
-            problems.push(format!("column {column:?}: card {}", first.also_on()));
-        }
-        problems
-    }
-}
-
-/// Where `key` was first seen, or `None` after noting it now at `at`.
-fn first_or_insert(
-    seen: &mut BTreeMap<String, Position>,
-    key: String,
-    at: Position,
-) -> Option<Position> {
-    match seen.get(&key) {
-        Some(first) => Some(*first),
-        None => {
-            seen.insert(key, at);
-            None
-        }
-    }
+/// The problems of values an earlier row already holds. A message names the column and
+/// the other row, never the value (personal data).
+fn repeats(employee: &Employee, repeats: Vec<Repeat<Position>>, columns: &Columns) -> Vec<String> {
+    let column = |name: &Option<String>| name.clone().unwrap_or_default();
+    repeats
+        .into_iter()
+        .map(|repeat| match repeat.field {
+            RepeatedField::Id => {
+                format!(
+                    "duplicate employee id {} (first at {})",
+                    employee.id, repeat.first
+                )
+            }
+            RepeatedField::Email => format!(
+                "column {:?}: work e-mail {}",
+                column(&columns.email),
+                repeat.first.also_on()
+            ),
+            RepeatedField::Card => {
+                format!(
+                    "column {:?}: card {}",
+                    column(&columns.card),
+                    repeat.first.also_on()
+                )
+            }
+        })
+        .collect()
 }
 
 /// One field of a record as the file holds it, before any column reads it.

@@ -6,12 +6,12 @@
 //! is stored and every stored employee missing from the list is removed, each with its
 //! job.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hr_domain::{Employee, EmployeeId};
+use hr_domain::{Employee, EmployeeId, RepeatedField, UniqueValues};
 use serde::Serialize;
 use serde_json::Value;
 use sync_store::PutOutcome;
@@ -128,8 +128,7 @@ fn read_snapshot(body: &Value) -> Result<(i64, Vec<Employee>), ApiError> {
     }
 
     let mut employees = Vec::with_capacity(records.len());
-    let mut seen = BTreeSet::new();
-    let mut emails = BTreeMap::new();
+    let mut seen = UniqueValues::default();
     for (i, record) in records.iter().enumerate() {
         let prefix = format!("employees[{i}].");
         let Some(record) = record.as_object() else {
@@ -143,20 +142,19 @@ fn read_snapshot(body: &Value) -> Result<(i64, Vec<Employee>), ApiError> {
             );
         }
         if let Some(employee) = input::employee(record, None, &prefix, &mut problems) {
-            if !seen.insert(employee.id.clone()) {
-                problems.add(format!("{prefix}id"), "lists an employee already listed");
-            }
-            // Two active people with one login would fail on every run (Akiles refuses a
-            // second member with the address), as the file import refuses it.
-            let active = employee.status == hr_domain::EmploymentStatus::Active;
-            if let (true, Some(email)) = (active, &employee.email) {
-                let key = email.as_str().to_lowercase();
-                if let Some(first) = emails.insert(key, i) {
-                    problems.add(
-                        format!("{prefix}email"),
-                        format!("is also on employees[{first}]"),
-                    );
-                }
+            // As the file import: one person listed twice, or one login or card on two
+            // active people (Akiles would refuse the second on every run), refuses it all.
+            for repeat in seen.record(&employee, i) {
+                let (field, what) = match repeat.field {
+                    RepeatedField::Id => ("id", "lists an employee already listed"),
+                    RepeatedField::Email => ("email", "is also"),
+                    RepeatedField::Card => ("card", "is also"),
+                };
+                let first = repeat.first;
+                problems.add(
+                    format!("{prefix}{field}"),
+                    format!("{what} on employees[{first}]"),
+                );
             }
             employees.push(employee);
         }
