@@ -295,11 +295,21 @@ pub async fn pipeline(
     request: Request,
     next: Next,
 ) -> Response {
+    let (method, template) = counted(&shared, &matched, &request);
+    let response = run_pipeline(&shared, &method, &template, request, next).await;
+    log_answer(&method, &template, &response);
+    response
+}
+
+/// Counts the call under its route template; the method and template, for the answer.
+fn counted(shared: &Shared, matched: &MatchedPath, request: &Request) -> (Method, String) {
     let method = request.method().clone();
     let template = matched.as_str().to_owned();
-    count_call(&shared, &method, &template);
+    count_call(shared, &method, &template);
+    (method, template)
+}
 
-    let response = run_pipeline(&shared, &method, &template, request, next).await;
+fn log_answer(method: &Method, template: &str, response: &Response) {
     tracing::debug!(
         http.method = %method,
         http.route = %template,
@@ -307,7 +317,6 @@ pub async fn pipeline(
         "Emulator answered {method} {template} with {}",
         response.status()
     );
-    response
 }
 
 async fn run_pipeline(
@@ -380,18 +389,9 @@ pub async fn oauth_pipeline(
     request: Request,
     next: Next,
 ) -> Response {
-    let method = request.method().clone();
-    let template = matched.as_str().to_owned();
-    count_call(&shared, &method, &template);
-
+    let (method, template) = counted(&shared, &matched, &request);
     let response = run_oauth_pipeline(&shared, &method, &template, request, next).await;
-    tracing::debug!(
-        http.method = %method,
-        http.route = %template,
-        http.status = response.status().as_u16(),
-        "Emulator answered {method} {template} with {}",
-        response.status()
-    );
+    log_answer(&method, &template, &response);
     response
 }
 
