@@ -197,14 +197,16 @@ pub async fn import(
             "mapping": config.mapping,
             "credentials": config.credentials,
             "member_name_max_bytes": config.sync.member_name_max_bytes,
+            "time_zone": config.sync.time_zone,
+            "deletion_guard": config.deletion_guard,
         });
         store
             .save_tenant_settings(&config.tenant, &settings)
             .await
             .context("cannot save the tenant's settings")?;
     }
-    let today = clock.now().date();
-    output::print_snapshot(&employees, today);
+    let now = clock.now();
+    output::print_snapshot(&employees, config.sync.time_zone.date_at(now));
 
     let ctx = SnapshotContext {
         api: client,
@@ -214,9 +216,10 @@ pub async fn import(
         mapping: &config.mapping,
         credentials: config.credentials,
         name_max_bytes: config.sync.member_name_max_bytes,
+        time_zone: &config.sync.time_zone,
     };
     if dry_run {
-        let prepared = prepare_snapshot(ctx, employees, today)
+        let prepared = prepare_snapshot(ctx, employees, now)
             .await
             .context("planning failed")?;
         let planned = prepared.plan_report(&NoProgress);
@@ -244,7 +247,7 @@ pub async fn import(
         );
     }
     let result = tokio::select! {
-        result = plan_and_apply(ctx, employees, today, config, client, verbose) => result,
+        result = plan_and_apply(ctx, employees, now, config, client, verbose) => result,
         error = keep_lock(store, &config.tenant, &holder) => Err(error),
     };
     if let Err(e) = store.unlock_runs(&config.tenant, &holder).await {
@@ -272,12 +275,12 @@ async fn keep_lock(store: &dyn Store, tenant: &str, holder: &str) -> anyhow::Err
 async fn plan_and_apply(
     ctx: SnapshotContext<'_>,
     employees: Vec<Employee>,
-    today: time::Date,
+    now: time::OffsetDateTime,
     config: &Config,
     client: &Client,
     verbose: bool,
 ) -> anyhow::Result<RunReport> {
-    let prepared = prepare_snapshot(ctx, employees, today)
+    let prepared = prepare_snapshot(ctx, employees, now)
         .await
         .context("planning failed")?;
     let planned = prepared.plan_report(&NoProgress);

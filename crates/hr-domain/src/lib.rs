@@ -10,6 +10,7 @@ mod clock;
 mod mapping;
 mod text;
 mod unique;
+mod zone;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -21,6 +22,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use mapping::{CredentialSettings, Mapping, MappingError, PinLength};
 pub use text::{has_control_character, normalize_text, truncate_utf8};
 pub use unique::{Repeat, RepeatedField, UniqueValues};
+pub use zone::{TimeZone, UnknownTimeZone};
 
 /// Why a value could not be parsed into a domain type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

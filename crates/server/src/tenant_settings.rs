@@ -1,10 +1,10 @@
 //! A tenant's sync settings, as stored in the tenant's settings JSON (the same shape the
 //! CLI's `import` saves).
 
-use hr_domain::CredentialSettings;
+use hr_domain::{CredentialSettings, TimeZone};
 use serde::{Deserialize, Serialize};
-use sync_engine::MappingSpec;
 use sync_engine::desired::DEFAULT_NAME_MAX_BYTES;
+use sync_engine::{DeletionGuard, MappingSpec};
 
 /// Mapping, credentials and the member name cap of one tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,6 +16,15 @@ pub struct TenantSettings {
     pub credentials: CredentialSettings,
     #[serde(default = "default_name_max")]
     pub member_name_max_bytes: usize,
+    /// The IANA zone HR dates are calendar days in.
+    #[serde(default)]
+    pub time_zone: TimeZone,
+    /// Limits on member deletions per run.
+    #[serde(default)]
+    pub deletion_guard: DeletionGuard,
+    /// Minutes between full reconciles; 0 turns the schedule off.
+    #[serde(default = "default_reconcile_minutes")]
+    pub reconcile_every_minutes: u32,
 }
 
 impl Default for TenantSettings {
@@ -24,12 +33,19 @@ impl Default for TenantSettings {
             mapping: MappingSpec::default(),
             credentials: CredentialSettings::default(),
             member_name_max_bytes: DEFAULT_NAME_MAX_BYTES,
+            time_zone: TimeZone::utc(),
+            deletion_guard: DeletionGuard::default(),
+            reconcile_every_minutes: default_reconcile_minutes(),
         }
     }
 }
 
 fn default_name_max() -> usize {
     DEFAULT_NAME_MAX_BYTES
+}
+
+fn default_reconcile_minutes() -> u32 {
+    15
 }
 
 impl TenantSettings {
@@ -47,11 +63,17 @@ impl TenantSettings {
             "mapping": self.mapping,
             "credentials": self.credentials,
             "member_name_max_bytes": self.member_name_max_bytes,
+            "time_zone": self.time_zone,
+            "deletion_guard": self.deletion_guard,
+            "reconcile_every_minutes": self.reconcile_every_minutes,
         })
     }
 
     /// A problem with the values, naming the field.
     pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if let Some(problem) = self.deletion_guard.problem() {
+            return Some(problem);
+        }
         if self.member_name_max_bytes < 8 {
             return Some(("member_name_max_bytes", "must be at least 8"));
         }

@@ -278,16 +278,17 @@ async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobEr
         .context("the tenant's mapping cannot be resolved")?;
     let observed = sync_engine::Akiles::owned_members_of(&client, tenant, id.as_str()).await?;
 
-    let today = state.clock.now().date();
+    let now = state.clock.now();
     let policy = Policy {
         tenant: tenant.to_owned(),
         mapping: resolved.mapping.clone(),
         credentials: settings.credentials,
         name_max_bytes: settings.member_name_max_bytes,
+        time_zone: settings.time_zone.clone(),
     };
     let desired = stored
         .present
-        .then(|| DesiredMember::from_employee(&stored.employee, &policy, today))
+        .then(|| DesiredMember::from_employee(&stored.employee, &policy, now))
         .flatten();
     let held = held_groups(&resolved, &groups, observed.iter());
     let extra_errors = match &desired {

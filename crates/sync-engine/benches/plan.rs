@@ -22,7 +22,7 @@ use hr_domain::{
 use sync_engine::desired::{DesiredMember, Policy};
 use sync_engine::ownership::owned_marker;
 use sync_engine::plan;
-use time::macros::date;
+use time::macros::{date, datetime};
 
 const DEPARTMENTS: [&str; 6] = [
     "Production",
@@ -50,6 +50,7 @@ fn policy() -> Policy {
         mapping,
         credentials,
         name_max_bytes: 255,
+        time_zone: hr_domain::TimeZone::utc(),
     }
 }
 
@@ -124,7 +125,7 @@ struct Company {
 
 fn company(size: usize) -> Company {
     let policy = policy();
-    let today = date!(2026 - 12 - 04);
+    let today = datetime!(2026-12-04 12:00 UTC);
     let desired: Vec<DesiredMember> = (0..size)
         .filter_map(|i| DesiredMember::from_employee(&employee(i), &policy, today))
         .collect();

@@ -20,10 +20,11 @@
 
 use std::path::Path;
 
-use hr_domain::CredentialSettings;
+use hr_domain::{CredentialSettings, TimeZone};
 use serde::Deserialize;
 
 use crate::desired::DEFAULT_NAME_MAX_BYTES;
+use crate::guard::DeletionGuard;
 use crate::run::MappingSpec;
 use crate::source::SourceSpec;
 
@@ -59,6 +60,9 @@ pub struct Config {
     pub mapping: MappingSpec,
     #[serde(default)]
     pub credentials: CredentialSettings,
+    /// Limits on member deletions per run.
+    #[serde(default)]
+    pub deletion_guard: DeletionGuard,
 }
 
 fn default_tenant() -> String {
@@ -112,6 +116,9 @@ pub struct SyncConfig {
     /// Employees applied at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// The IANA time zone HR dates are calendar days in (default `UTC`).
+    #[serde(default)]
+    pub time_zone: TimeZone,
 }
 
 impl Default for SyncConfig {
@@ -119,6 +126,7 @@ impl Default for SyncConfig {
         Self {
             member_name_max_bytes: default_name_max(),
             concurrency: default_concurrency(),
+            time_zone: TimeZone::utc(),
         }
     }
 }
@@ -152,6 +160,9 @@ impl Config {
         }
         if config.sync.concurrency == 0 || config.sync.concurrency > 64 {
             return Err("sync.concurrency must be between 1 and 64".to_owned());
+        }
+        if let Some((field, problem)) = config.deletion_guard.problem() {
+            return Err(format!("{field} {problem}"));
         }
         if config.akiles.rate_per_second == 0 {
             return Err("akiles.rate_per_second must be at least 1".to_owned());

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use akiles_types::{Metadata, Timestamp};
 use hr_domain::{
     CardCredential, CardKind, CredentialSettings, Email, Employee, EmployeeId, Mapping, PinLength,
-    truncate_utf8,
+    TimeZone, truncate_utf8,
 };
-use time::{Date, Time};
+use time::OffsetDateTime;
 
 use crate::ownership::{EMPLOYEE_ID_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, TENANT_KEY};
 
@@ -27,6 +27,8 @@ pub struct Policy {
     pub credentials: CredentialSettings,
     /// Longest member name sent to Akiles, in bytes.
     pub name_max_bytes: usize,
+    /// The zone HR dates are calendar days in.
+    pub time_zone: TimeZone,
 }
 
 /// Something worth telling the admin about one employee; never personal data.
@@ -90,10 +92,16 @@ pub struct DesiredMember {
 }
 
 impl DesiredMember {
-    /// The desired state for `employee` on `today`; `None` when they should have no access
-    /// (terminated, or past their last day).
-    pub fn from_employee(employee: &Employee, policy: &Policy, today: Date) -> Option<Self> {
-        if !employee.has_access_on(today) {
+    /// The desired state for `employee` at `now`; `None` when they should have no access
+    /// (terminated, or past the end of their last day in the tenant's time zone). A
+    /// pre-hire gets a member whose validity opens at the start of their first day.
+    pub fn from_employee(
+        employee: &Employee,
+        policy: &Policy,
+        now: OffsetDateTime,
+    ) -> Option<Self> {
+        let zone = &policy.time_zone;
+        if !employee.has_access_on(zone.date_at(now)) {
             return None;
         }
         let mut warnings = Vec::new();
@@ -129,11 +137,8 @@ impl DesiredMember {
         Some(Self {
             employee_id: employee.id.clone(),
             name,
-            starts_at: employee.start_date.map(start_of_day),
-            ends_at: employee
-                .end_date
-                .and_then(|d| d.next_day())
-                .map(start_of_day),
+            starts_at: employee.start_date.map(|d| zone.start_of(d)),
+            ends_at: employee.end_date.map(|d| zone.end_of(d)),
             metadata,
             groups,
             email: employee.email.clone().filter(|_| creds.email),
@@ -143,13 +148,6 @@ impl DesiredMember {
             warnings,
         })
     }
-}
-
-/// Midnight UTC at the start of `date`.
-// TODO(correctness): dates are read as UTC days; the tenant's time zone is not applied yet,
-// so access opens and closes up to 14 hours off local midnight (#4).
-fn start_of_day(date: Date) -> Timestamp {
-    date.with_time(Time::MIDNIGHT).assume_utc()
 }
 
 /// The value stored under [`crate::ownership::CARD_KEY`] on an owned member card.
@@ -230,6 +228,8 @@ mod tests {
     use hr_domain::{EmploymentStatus, HrGroup, PersonName};
     use time::macros::{date, datetime};
 
+    const JAN_1: OffsetDateTime = datetime!(2026-01-01 12:00 UTC);
+
     fn employee(id: &str) -> Employee {
         Employee {
             id: EmployeeId::parse(id).unwrap(),
@@ -250,14 +250,13 @@ mod tests {
             mapping: Mapping::new(),
             credentials: CredentialSettings::default(),
             name_max_bytes: 64,
+            time_zone: TimeZone::utc(),
         }
     }
 
     #[test]
     fn dates_become_an_inclusive_utc_window() {
-        let desired =
-            DesiredMember::from_employee(&employee("E-1"), &policy(), date!(2026 - 01 - 01))
-                .unwrap();
+        let desired = DesiredMember::from_employee(&employee("E-1"), &policy(), JAN_1).unwrap();
 
         assert_eq!(desired.starts_at, Some(datetime!(2026-05-04 0:00 UTC)));
         assert_eq!(desired.ends_at, Some(datetime!(2026-07-01 0:00 UTC)));
@@ -268,7 +267,7 @@ mod tests {
         let mut e = employee("E-1008");
         e.name = PersonName::parse(&format!("{}é", "a".repeat(63))).unwrap();
 
-        let desired = DesiredMember::from_employee(&e, &policy(), date!(2026 - 01 - 01)).unwrap();
+        let desired = DesiredMember::from_employee(&e, &policy(), JAN_1).unwrap();
 
         assert_eq!(desired.name, "a".repeat(63));
         assert_eq!(
@@ -286,8 +285,7 @@ mod tests {
             let mut e = employee("E-1");
             e.name = PersonName::parse(name).unwrap();
 
-            let desired =
-                DesiredMember::from_employee(&e, &policy(), date!(2026 - 01 - 01)).unwrap();
+            let desired = DesiredMember::from_employee(&e, &policy(), JAN_1).unwrap();
 
             assert_eq!(desired.name, name);
         }
@@ -333,8 +331,7 @@ mod tests {
         policy.credentials.email = true;
         policy.credentials.card = true;
 
-        let desired =
-            DesiredMember::from_employee(&employee("E-1"), &policy, date!(2026 - 01 - 01)).unwrap();
+        let desired = DesiredMember::from_employee(&employee("E-1"), &policy, JAN_1).unwrap();
 
         assert!(desired.warnings.contains(&Warning::MissingCredentialData {
             credential: "e-mail"
@@ -350,8 +347,10 @@ mod tests {
     fn terminated_or_past_last_day_means_no_member() {
         let mut e = employee("E-1");
 
-        assert!(DesiredMember::from_employee(&e, &policy(), date!(2026 - 07 - 01)).is_none());
+        assert!(
+            DesiredMember::from_employee(&e, &policy(), datetime!(2026-07-01 0:00 UTC)).is_none()
+        );
         e.status = EmploymentStatus::Terminated;
-        assert!(DesiredMember::from_employee(&e, &policy(), date!(2026 - 01 - 01)).is_none());
+        assert!(DesiredMember::from_employee(&e, &policy(), JAN_1).is_none());
     }
 }

@@ -13,11 +13,11 @@ use akiles_client::ClientError;
 use akiles_types::{Member, MemberGroup};
 use futures_util::StreamExt;
 use hr_domain::{
-    Clock, CredentialSettings, Employee, EmployeeId, HrGroup, Mapping, normalize_text,
+    Clock, CredentialSettings, Employee, EmployeeId, HrGroup, Mapping, TimeZone, normalize_text,
 };
 use serde::{Deserialize, Serialize};
 use sync_store::{HistoryEntry, PutOutcome, RunId, Store, StoreError};
-use time::Date;
+use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::akiles::Akiles;
@@ -151,8 +151,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Employees applied at once.
     pub concurrency: usize,
-    /// The calendar day used for start and end dates.
-    pub today: Date,
+    /// The instant the run plans for (HR dates are read in the tenant's time zone).
+    pub now: OffsetDateTime,
 }
 
 /// Told about progress as employees finish.
@@ -240,6 +240,7 @@ pub struct SnapshotContext<'a> {
     pub mapping: &'a MappingSpec,
     pub credentials: CredentialSettings,
     pub name_max_bytes: usize,
+    pub time_zone: &'a TimeZone,
 }
 
 impl std::fmt::Debug for SnapshotContext<'_> {
@@ -258,7 +259,7 @@ pub async fn sync_snapshot(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunReport, RunError> {
-    let prepared = prepare_snapshot(ctx, employees, options.today).await?;
+    let prepared = prepare_snapshot(ctx, employees, options.now).await?;
     if options.dry_run {
         return Ok(prepared.plan_report(progress));
     }
@@ -289,7 +290,7 @@ impl std::fmt::Debug for PreparedSnapshot<'_> {
 pub async fn prepare_snapshot(
     ctx: SnapshotContext<'_>,
     employees: Vec<Employee>,
-    today: Date,
+    now: OffsetDateTime,
 ) -> Result<PreparedSnapshot<'_>, RunError> {
     let groups = ctx
         .api
@@ -344,8 +345,9 @@ pub async fn prepare_snapshot(
         mapping: resolved.mapping.clone(),
         credentials: ctx.credentials,
         name_max_bytes: ctx.name_max_bytes,
+        time_zone: ctx.time_zone.clone(),
     };
-    let work = work_list(&employees, &mut observed, &policy, &resolved, today);
+    let work = work_list(&employees, &mut observed, &policy, &resolved, now);
     let held = held_groups(&resolved, &groups, observed_members(&work));
     Ok(PreparedSnapshot {
         ctx,
@@ -480,11 +482,11 @@ fn work_list(
     observed: &mut BTreeMap<EmployeeId, Vec<Member>>,
     policy: &Policy,
     resolved: &ResolvedMapping,
-    today: Date,
+    now: OffsetDateTime,
 ) -> Vec<Work> {
     let mut work = Vec::with_capacity(employees.len());
     for employee in employees {
-        let desired = DesiredMember::from_employee(employee, policy, today);
+        let desired = DesiredMember::from_employee(employee, policy, now);
         let errors = match &desired {
             Some(_) => broken_for(employee, &resolved.broken),
             None => Vec::new(),

@@ -11,7 +11,7 @@ use akiles_emulator::{EmulatorConfig, Faults, RunningEmulator};
 use akiles_types::Member;
 use hr_domain::{
     CardCredential, CardKind, CredentialSettings, Email, Employee, EmployeeId, EmploymentStatus,
-    FixedClock, HrGroup, PersonName,
+    FixedClock, HrGroup, PersonName, TimeZone,
 };
 use sync_engine::desired::DEFAULT_NAME_MAX_BYTES;
 use sync_engine::run::{NoProgress, RunOptions, SnapshotContext};
@@ -41,6 +41,7 @@ pub struct TestEngine {
     pub credentials: CredentialSettings,
     pub name_max_bytes: usize,
     pub concurrency: usize,
+    pub time_zone: TimeZone,
     _dir: TempDir,
 }
 
@@ -73,6 +74,7 @@ impl TestEngine {
             credentials: CredentialSettings::default(),
             name_max_bytes: DEFAULT_NAME_MAX_BYTES,
             concurrency: 4,
+            time_zone: TimeZone::utc(),
             _dir: dir,
         }
     }
@@ -97,11 +99,12 @@ impl TestEngine {
             mapping: &self.mapping,
             credentials: self.credentials,
             name_max_bytes: self.name_max_bytes,
+            time_zone: &self.time_zone,
         };
         let options = RunOptions {
             dry_run: false,
             concurrency: self.concurrency,
-            today: TODAY,
+            now: hr_domain::Clock::now(self.clock.as_ref()),
         };
         sync_snapshot(ctx, employees.as_ref().to_vec(), options, &NoProgress)
             .await
@@ -122,11 +125,12 @@ impl TestEngine {
             mapping: &self.mapping,
             credentials: self.credentials,
             name_max_bytes: self.name_max_bytes,
+            time_zone: &self.time_zone,
         };
         let options = RunOptions {
             dry_run,
             concurrency: self.concurrency,
-            today: TODAY,
+            now: hr_domain::Clock::now(self.clock.as_ref()),
         };
         sync_snapshot(ctx, employees.to_vec(), options, &NoProgress)
             .await
