@@ -217,6 +217,7 @@ pub async fn import(
         credentials: config.credentials,
         name_max_bytes: config.sync.member_name_max_bytes,
         time_zone: &config.sync.time_zone,
+        deliver: sync_engine::apply::Deliver::default(),
     };
     if dry_run {
         let prepared = prepare_snapshot(ctx, employees, now)

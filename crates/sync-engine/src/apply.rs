@@ -37,6 +37,15 @@ pub struct ApplyContext<'a> {
     /// Member groups to leave alone (their mapping is broken).
     pub held_groups: &'a BTreeSet<String>,
     pub clock: &'a dyn hr_domain::Clock,
+    /// Which new credentials are queued for delivery to the employee's work e-mail.
+    pub deliver: Deliver,
+}
+
+/// Which newly created credentials are sent to the employee by e-mail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Deliver {
+    pub pin: bool,
+    pub magic_link: bool,
 }
 
 impl std::fmt::Debug for ApplyContext<'_> {

@@ -241,6 +241,8 @@ pub struct SnapshotContext<'a> {
     pub credentials: CredentialSettings,
     pub name_max_bytes: usize,
     pub time_zone: &'a TimeZone,
+    /// Which new credentials are queued for delivery by e-mail.
+    pub deliver: crate::apply::Deliver,
 }
 
 impl std::fmt::Debug for SnapshotContext<'_> {
@@ -420,6 +422,7 @@ impl PreparedSnapshot<'_> {
             run: report.run,
             held_groups: &held,
             clock: ctx.clock,
+            deliver: ctx.deliver,
         };
         // Members to delete go first, as a phase of their own: a leaver's e-mail, card or
         // PIN is freed before a hire in the same snapshot is given it.

@@ -100,6 +100,7 @@ impl TestEngine {
             credentials: self.credentials,
             name_max_bytes: self.name_max_bytes,
             time_zone: &self.time_zone,
+            deliver: sync_engine::apply::Deliver::default(),
         };
         let options = RunOptions {
             dry_run: false,
@@ -126,6 +127,7 @@ impl TestEngine {
             credentials: self.credentials,
             name_max_bytes: self.name_max_bytes,
             time_zone: &self.time_zone,
+            deliver: sync_engine::apply::Deliver::default(),
         };
         let options = RunOptions {
             dry_run,
