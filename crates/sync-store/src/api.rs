@@ -629,4 +629,156 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Releases the tenant's run lock if `holder` has it.
     async fn unlock_runs(&self, tenant: &str, holder: &str) -> Result<(), StoreError>;
+
+    // Deliveries
+    /// Queues the e-mail of a new credential, due now; a credential already queued keeps
+    /// its delivery, whose id is returned.
+    async fn queue_delivery(
+        &self,
+        tenant: &str,
+        delivery: &NewDelivery,
+    ) -> Result<DeliveryId, StoreError>;
+    /// Pending deliveries due at `now` (of one tenant, or of all), oldest first.
+    async fn due_deliveries(
+        &self,
+        tenant: Option<&str>,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Marks a pending delivery sent, counting the attempt; false if it was not pending.
+    async fn mark_delivery_sent(&self, id: DeliveryId) -> Result<bool, StoreError>;
+    /// Counts a failed attempt of a pending delivery and makes it due again at `at`; the
+    /// error (free of the address and the credential) is sealed. False if not pending.
+    async fn reschedule_delivery(
+        &self,
+        id: DeliveryId,
+        error: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Counts a failed attempt and gives a pending delivery up, with its reason, until an
+    /// admin retries it. False if it was not pending.
+    async fn fail_delivery(&self, id: DeliveryId, error: &str) -> Result<bool, StoreError>;
+    /// Drops a pending delivery for good (the credential is gone), with the reason. False
+    /// if it was not pending.
+    async fn cancel_delivery(&self, id: DeliveryId, reason: &str) -> Result<bool, StoreError>;
+    /// A tenant's deliveries, optionally of one employee, newest first, at most `limit`.
+    async fn deliveries(
+        &self,
+        tenant: &str,
+        employee: Option<&EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Makes a failed delivery of `tenant` pending again, due now, with its attempts reset;
+    /// false if it is not a failed delivery of that tenant.
+    async fn retry_delivery(&self, tenant: &str, id: DeliveryId) -> Result<bool, StoreError>;
+    /// Sets (or with `None` clears) the password of the tenant's SMTP account; sealed at
+    /// rest.
+    async fn set_smtp_password(
+        &self,
+        tenant: &str,
+        password: Option<&SecretString>,
+    ) -> Result<(), StoreError>;
+    /// The password of the tenant's SMTP account, if set.
+    async fn smtp_password(&self, tenant: &str) -> Result<Option<SecretString>, StoreError>;
+}
+
+/// Identifies one delivery of the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DeliveryId(pub i64);
+
+/// Which kind of credential a delivery sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// A keypad PIN.
+    Pin,
+    /// A magic link: a secret URL that opens the doors from a phone.
+    MagicLink,
+}
+
+impl CredentialKind {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Pin => "pin",
+            CredentialKind::MagicLink => "magic_link",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pin" => CredentialKind::Pin,
+            "magic_link" => CredentialKind::MagicLink,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a delivery is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for `next_attempt_at`.
+    Pending,
+    /// The SMTP server accepted the message.
+    Sent,
+    /// Given up after its last attempt (or nowhere to send it); kept until retried.
+    Failed,
+    /// Dropped: the credential was deleted before it could be sent.
+    Cancelled,
+}
+
+impl DeliveryState {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pending" => DeliveryState::Pending,
+            "sent" => DeliveryState::Sent,
+            "failed" => DeliveryState::Failed,
+            "cancelled" => DeliveryState::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// A credential to send: ids only, never the credential itself or the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub employee_id: EmployeeId,
+    pub credential: CredentialKind,
+    /// The Akiles member holding the credential.
+    pub member_id: String,
+    /// The Akiles id of the PIN or magic link.
+    pub credential_id: String,
+}
+
+/// One delivery of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub tenant: String,
+    pub employee_id: EmployeeId,
+    pub credential: CredentialKind,
+    pub member_id: String,
+    pub credential_id: String,
+    pub state: DeliveryState,
+    /// Attempts made since it was queued or retried.
+    pub attempts: u32,
+    /// A pending delivery is not sent before this instant.
+    pub next_attempt_at: OffsetDateTime,
+    /// Why the last attempt failed or the delivery was cancelled. Sealed at rest.
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
 }

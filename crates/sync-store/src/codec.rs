@@ -88,6 +88,10 @@ pub(crate) enum TenantColumn {
     RefreshToken,
     /// `oauth_states.pkce_verifier`; the item is the hash of the state.
     PkceVerifier,
+    /// `deliveries.last_error`; the item is the delivery id.
+    DeliveryError,
+    /// `tenants.smtp_password`; no item.
+    SmtpPassword,
 }
 
 impl TenantColumn {
@@ -98,6 +102,8 @@ impl TenantColumn {
             TenantColumn::AccessToken => "access_token",
             TenantColumn::RefreshToken => "refresh_token",
             TenantColumn::PkceVerifier => "pkce_verifier",
+            TenantColumn::DeliveryError => "delivery_error",
+            TenantColumn::SmtpPassword => "smtp_password",
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod admins;
 mod connections;
+mod deliveries;
 mod jobs;
 mod keys;
 
@@ -29,6 +30,7 @@ use crate::api::{
     Admin, ApiKey, ApiKeyId, Connection, HistoryEntry, HistoryRecord, Job, JobId, JobKind,
     JobState, MemberLink, PutOutcome, RunId, Store, StoreError, StoredEmployee, SyncRun, Tenant,
 };
+use crate::api::{Delivery, DeliveryId, NewDelivery};
 use crate::codec::{self, Column, Place};
 use crate::crypto::DataKey;
 use jobs::Settle;
@@ -907,6 +909,79 @@ impl Store for SqliteStore {
     #[instrument(skip_all)]
     async fn admins(&self) -> Result<Vec<Admin>, StoreError> {
         self.read_admins().await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %delivery.employee_id, delivery.id))]
+    async fn queue_delivery(
+        &self,
+        tenant: &str,
+        delivery: &NewDelivery,
+    ) -> Result<DeliveryId, StoreError> {
+        self.insert_delivery(tenant, delivery).await
+    }
+
+    #[instrument(skip_all, fields(tenant = tenant))]
+    async fn due_deliveries(
+        &self,
+        tenant: Option<&str>,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.select_due_deliveries(tenant, now, limit).await
+    }
+
+    #[instrument(skip_all, fields(delivery.id = id.0))]
+    async fn mark_delivery_sent(&self, id: DeliveryId) -> Result<bool, StoreError> {
+        self.settle_sent(id).await
+    }
+
+    #[instrument(skip_all, fields(delivery.id = id.0))]
+    async fn reschedule_delivery(
+        &self,
+        id: DeliveryId,
+        error: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.settle_retry(id, error, at).await
+    }
+
+    #[instrument(skip_all, fields(delivery.id = id.0))]
+    async fn fail_delivery(&self, id: DeliveryId, error: &str) -> Result<bool, StoreError> {
+        self.settle_failed(id, error).await
+    }
+
+    #[instrument(skip_all, fields(delivery.id = id.0))]
+    async fn cancel_delivery(&self, id: DeliveryId, reason: &str) -> Result<bool, StoreError> {
+        self.settle_cancelled(id, reason).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn deliveries(
+        &self,
+        tenant: &str,
+        employee: Option<&EmployeeId>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.select_deliveries(tenant, employee, limit).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, delivery.id = id.0))]
+    async fn retry_delivery(&self, tenant: &str, id: DeliveryId) -> Result<bool, StoreError> {
+        self.requeue_failed_delivery(tenant, id).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, set = password.is_some()))]
+    async fn set_smtp_password(
+        &self,
+        tenant: &str,
+        password: Option<&SecretString>,
+    ) -> Result<(), StoreError> {
+        self.write_smtp_password(tenant, password).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn smtp_password(&self, tenant: &str) -> Result<Option<SecretString>, StoreError> {
+        self.read_smtp_password(tenant).await
     }
 }
 

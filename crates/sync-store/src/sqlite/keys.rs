@@ -1,4 +1,5 @@
-//! Push API keys (only their SHA-256 is stored) and the push signing secret (sealed).
+//! Push API keys (only their SHA-256 is stored) and the secrets kept sealed on the tenant's
+//! row: the push signing secret and the SMTP password.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -54,11 +55,40 @@ fn new_secret() -> String {
     format!("{}{}", ApiKey::SECRET_PREFIX, URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn signing_slot(tenant: &str) -> Slot<'_> {
-    Slot {
-        column: TenantColumn::SigningSecret,
-        tenant,
-        item: "",
+/// A secret kept sealed in a column of the tenant's row.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TenantSecret {
+    /// `tenants.signing_secret`: signs the tenant's pushes.
+    Signing,
+    /// `tenants.smtp_password`: logs in to the tenant's SMTP server.
+    Smtp,
+}
+
+impl TenantSecret {
+    fn slot(self, tenant: &str) -> Slot<'_> {
+        let column = match self {
+            TenantSecret::Signing => TenantColumn::SigningSecret,
+            TenantSecret::Smtp => TenantColumn::SmtpPassword,
+        };
+        Slot {
+            column,
+            tenant,
+            item: "",
+        }
+    }
+
+    fn update_sql(self) -> &'static str {
+        match self {
+            TenantSecret::Signing => "UPDATE tenants SET signing_secret = $1 WHERE key = $2",
+            TenantSecret::Smtp => "UPDATE tenants SET smtp_password = $1 WHERE key = $2",
+        }
+    }
+
+    fn select_sql(self) -> &'static str {
+        match self {
+            TenantSecret::Signing => "SELECT signing_secret FROM tenants WHERE key = $1",
+            TenantSecret::Smtp => "SELECT smtp_password FROM tenants WHERE key = $1",
+        }
     }
 }
 
@@ -166,11 +196,29 @@ impl SqliteStore {
         tenant: &str,
         secret: Option<&SecretString>,
     ) -> Result<(), StoreError> {
+        self.write_tenant_secret(tenant, TenantSecret::Signing, secret)
+            .await
+    }
+
+    pub(super) async fn read_signing_secret(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<SecretString>, StoreError> {
+        self.read_tenant_secret(tenant, TenantSecret::Signing).await
+    }
+
+    /// Seals `secret` (or clears it, with `None`) into its column of the tenant's row.
+    pub(super) async fn write_tenant_secret(
+        &self,
+        tenant: &str,
+        which: TenantSecret,
+        secret: Option<&SecretString>,
+    ) -> Result<(), StoreError> {
         let sealed = secret
-            .map(|secret| codec::seal_secret(&self.key, signing_slot(tenant), secret))
+            .map(|secret| codec::seal_secret(&self.key, which.slot(tenant), secret))
             .transpose()?;
 
-        let updated = sqlx::query("UPDATE tenants SET signing_secret = $1 WHERE key = $2")
+        let updated = sqlx::query(which.update_sql())
             .bind(sealed)
             .bind(tenant)
             .execute(&self.pool)
@@ -182,21 +230,22 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn read_signing_secret(
+    /// Opens the secret sealed in its column of the tenant's row, if set.
+    pub(super) async fn read_tenant_secret(
         &self,
         tenant: &str,
+        which: TenantSecret,
     ) -> Result<Option<SecretString>, StoreError> {
-        let row: Option<(Option<Vec<u8>>,)> =
-            sqlx::query_as("SELECT signing_secret FROM tenants WHERE key = $1")
-                .bind(tenant)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(which.select_sql())
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await?;
 
         let Some((sealed,)) = row else {
             return Err(StoreError::UnknownTenant(tenant.to_owned()));
         };
         sealed
-            .map(|sealed| codec::open_secret(&self.key, signing_slot(tenant), &sealed))
+            .map(|sealed| codec::open_secret(&self.key, which.slot(tenant), &sealed))
             .transpose()
     }
 }

@@ -24,6 +24,7 @@ macro_rules! store_tests {
 mod admins;
 mod api_keys;
 mod connections;
+mod deliveries;
 mod employees;
 mod harness;
 mod history;
