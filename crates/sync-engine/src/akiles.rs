@@ -11,6 +11,7 @@ use akiles_types::{
     NewMemberPin,
 };
 use async_trait::async_trait;
+use secrecy::SecretString;
 
 /// What the engine needs from Akiles.
 #[async_trait]
@@ -62,4 +63,18 @@ pub trait Akiles: Send + Sync {
         body: &NewMemberCard,
     ) -> Result<MemberCard, ClientError>;
     async fn delete_card(&self, member_id: &str, id: &str) -> Result<(), ClientError>;
+
+    /// The digits of a live PIN, fetched only to send them to the employee; `None` when
+    /// Akiles returns the PIN without them or marked deleted. Never log or store them.
+    async fn reveal_pin(
+        &self,
+        member_id: &str,
+        pin_id: &str,
+    ) -> Result<Option<SecretString>, ClientError>;
+    /// The secret URL of a live magic link, like [`Akiles::reveal_pin`].
+    async fn reveal_magic_link(
+        &self,
+        member_id: &str,
+        link_id: &str,
+    ) -> Result<Option<SecretString>, ClientError>;
 }

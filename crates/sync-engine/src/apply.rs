@@ -16,7 +16,9 @@ use akiles_client::ClientError;
 use akiles_types::Member;
 use hr_domain::EmployeeId;
 use serde_json::json;
-use sync_store::{HistoryEntry, MemberLink, OwnedObjects, RunId, Store, SyncState};
+use sync_store::{
+    CredentialKind, HistoryEntry, MemberLink, NewDelivery, OwnedObjects, RunId, Store, SyncState,
+};
 use tracing::{debug, warn};
 
 use crate::akiles::Akiles;
@@ -295,7 +297,11 @@ async fn run_step(
         }
         Step::CreatePin { length } => {
             let pin_id = api.create_pin(member_id, &bodies::pin(*length)).await;
-            link.owned.pins.push(pin_id.map_err(classify)?);
+            let pin_id = pin_id.map_err(classify)?;
+            link.owned.pins.push(pin_id.clone());
+            if ctx.deliver.pin {
+                queue_delivery(ctx, link, CredentialKind::Pin, member_id, &pin_id).await;
+            }
         }
         Step::DeletePin { pin_id } => {
             gone_is_fine(api.delete_pin(member_id, pin_id).await)?;
@@ -305,7 +311,12 @@ async fn run_step(
             let created = api
                 .create_magic_link(member_id, &bodies::magic_link())
                 .await;
-            link.owned.magic_links.push(created.map_err(classify)?.id);
+            let link_id = created.map_err(classify)?.id;
+            link.owned.magic_links.push(link_id.clone());
+            if ctx.deliver.magic_link {
+                let kind = CredentialKind::MagicLink;
+                queue_delivery(ctx, link, kind, member_id, &link_id).await;
+            }
         }
         Step::DeleteMagicLink { magic_link_id } => {
             gone_is_fine(api.delete_magic_link(member_id, magic_link_id).await)?;
@@ -411,6 +422,37 @@ async fn save_link(
     };
     if let Err(e) = ctx.store.save_link(ctx.tenant, &record).await {
         warn!(employee.id = %link.employee_id, error = %e, "Could not record the member link");
+    }
+}
+
+/// Queues the e-mail of a credential just created, and notes it in the history. The
+/// credential exists either way, so a failure here is only a warning.
+async fn queue_delivery(
+    ctx: ApplyContext<'_>,
+    link: &LinkState,
+    credential: CredentialKind,
+    member_id: &str,
+    credential_id: &str,
+) {
+    let employee_id = &link.employee_id;
+    let delivery = NewDelivery {
+        employee_id: employee_id.clone(),
+        credential,
+        member_id: member_id.to_owned(),
+        credential_id: credential_id.to_owned(),
+    };
+    match ctx.store.queue_delivery(ctx.tenant, &delivery).await {
+        Ok(id) => {
+            debug!(employee.id = %employee_id, delivery.id = id.0, "Queued delivery {}", id.0);
+            let detail = json!({ "credential": credential, "state": "queued" });
+            record(ctx, employee_id, "delivery", detail).await;
+        }
+        Err(e) => warn!(
+            employee.id = %employee_id,
+            error = %e,
+            "Could not queue the {} e-mail of employee {employee_id}",
+            credential.as_str()
+        ),
     }
 }
 

@@ -7,6 +7,7 @@ use akiles_types::{
     NewMemberPin,
 };
 use async_trait::async_trait;
+use secrecy::SecretString;
 
 use crate::akiles::Akiles;
 use crate::ownership::{EMPLOYEE_ID_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, TENANT_KEY};
@@ -155,5 +156,26 @@ impl Akiles for Client {
 
     async fn delete_card(&self, member_id: &str, id: &str) -> Result<(), ClientError> {
         self.delete_member_card(member_id, id).await.map(drop)
+    }
+
+    async fn reveal_pin(
+        &self,
+        member_id: &str,
+        pin_id: &str,
+    ) -> Result<Option<SecretString>, ClientError> {
+        let pin = self.reveal_member_pin(member_id, pin_id).await?;
+        Ok(pin.pin.filter(|_| !pin.is_deleted).map(SecretString::from))
+    }
+
+    async fn reveal_magic_link(
+        &self,
+        member_id: &str,
+        link_id: &str,
+    ) -> Result<Option<SecretString>, ClientError> {
+        let link = Client::reveal_magic_link(self, member_id, link_id).await?;
+        Ok(link
+            .link
+            .filter(|_| !link.is_deleted)
+            .map(SecretString::from))
     }
 }
