@@ -22,6 +22,13 @@ use crate::crypto::DataKey;
 /// job whose lease ran out (its worker is presumed dead). `$1` worker, `$2` lease end,
 /// `$3` now.
 ///
+/// A tenant's `sync_tenant` job (a full reconcile) excludes every other job of its tenant
+/// both ways: it is not claimed while any of them runs, and none is claimed while it runs.
+/// Two passes over one employee at once could each create a member.
+///
+/// TODO(robustness): a steady stream of employee jobs can keep a tenant's reconcile
+/// waiting, since it needs a moment with none of them running.
+///
 /// PostgreSQL will differ: the inner SELECT gets `FOR UPDATE SKIP LOCKED` (and `id IN`)
 /// so concurrent claimers pass over each other's rows, and the per-key exclusion needs a
 /// transaction-scoped advisory lock on the key, because `NOT EXISTS` cannot see another
@@ -36,10 +43,11 @@ const CLAIM: &str = r#"
           AND NOT EXISTS (
               SELECT 1 FROM jobs AS busy
               WHERE busy.tenant = candidate.tenant
-                AND busy.kind = candidate.kind
-                AND busy.employee_id = candidate.employee_id
                 AND busy.state = 'running'
-                AND busy.locked_until > $3)
+                AND busy.locked_until > $3
+                AND ((busy.kind = candidate.kind AND busy.employee_id = candidate.employee_id)
+                     OR busy.kind = 'sync_tenant'
+                     OR candidate.kind = 'sync_tenant'))
         ORDER BY candidate.run_at, candidate.id
         LIMIT 1)
     RETURNING id, tenant, kind, employee_id, state, attempts, run_at,

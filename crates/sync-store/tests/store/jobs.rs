@@ -31,6 +31,7 @@ store_tests!(
     releasing_leases_queues_running_jobs_with_their_attempts,
     releasing_a_lease_folds_into_a_waiting_change,
     tenant_jobs_coalesce_per_tenant_and_need_no_employee,
+    a_tenant_job_and_the_tenants_employee_jobs_never_run_at_once,
     queue_depth_counts_every_state,
     jobs_are_listed_by_tenant_and_state,
 );
@@ -610,6 +611,49 @@ async fn tenant_jobs_coalesce_per_tenant_and_need_no_employee(store: &TestStore)
         store.enqueue("initech", JobKind::SyncTenant, None).await,
         Err(StoreError::UnknownTenant(_))
     ));
+}
+
+async fn a_tenant_job_and_the_tenants_employee_jobs_never_run_at_once(store: &TestStore) {
+    let store = store.with_acme().await;
+    store.ensure_tenant("globex").await.unwrap();
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    store
+        .enqueue(ACME, JobKind::SyncTenant, None)
+        .await
+        .unwrap();
+    store
+        .enqueue("globex", JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+
+    let employee = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    let other_tenant = store.claim_job("w2", LEASE).await.unwrap().unwrap();
+    let blocked_tenant_job = store.claim_job("w3", LEASE).await.unwrap();
+    store.complete_job(employee.id, "w1").await.unwrap();
+    let tenant_job = store.claim_job("w3", LEASE).await.unwrap().unwrap();
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-2")))
+        .await
+        .unwrap();
+    let blocked_employee = store.claim_job("w1", LEASE).await.unwrap();
+    store.complete_job(tenant_job.id, "w3").await.unwrap();
+    let after = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+
+    assert_eq!(employee.employee_id, Some(id("E-1")));
+    assert_eq!(other_tenant.tenant, "globex");
+    assert_eq!(
+        blocked_tenant_job, None,
+        "a reconcile waits for running employee jobs"
+    );
+    assert_eq!(tenant_job.kind, JobKind::SyncTenant);
+    assert_eq!(
+        blocked_employee, None,
+        "employee jobs wait for the running reconcile"
+    );
+    assert_eq!(after.employee_id, Some(id("E-2")));
 }
 
 async fn queue_depth_counts_every_state(store: &TestStore) {
