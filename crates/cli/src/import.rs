@@ -9,7 +9,9 @@ use akiles_client::{Client, ClientConfig, ClientError, RateLimit, StaticToken};
 use anyhow::{Context, bail};
 use clap::Args;
 use hr_domain::{Clock, Employee, SystemClock};
-use sync_engine::run::{NoProgress, RunError, SnapshotContext, prepare_snapshot};
+use sync_engine::run::{
+    NoProgress, PreparedSnapshot, RunError, SnapshotContext, prepare_reconcile, prepare_snapshot,
+};
 use sync_engine::{Config, RunReport, source};
 use sync_store::{SqliteStore, Store};
 
@@ -23,15 +25,22 @@ pub const DEFAULT_DATABASE: &str = "sqlite://akiles-hr-sync.db?mode=rwc";
 pub struct ImportArgs {
     /// The HR export: CSV or JSON, read as the complete list of employees.
     pub file: PathBuf,
-    /// The configuration file (TOML): columns, mapping, credentials, Akiles.
-    #[arg(long)]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub target: Target,
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Print the plan of every employee.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// The configuration file and the overrides of where Akiles and the store are.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The configuration file (TOML): columns, mapping, credentials, Akiles.
+    #[arg(long)]
+    pub config: PathBuf,
     /// Akiles API base URL (overrides `akiles.url`).
     #[arg(long, env = "AKILES_URL")]
     pub akiles_url: Option<String>,
@@ -43,13 +52,37 @@ pub struct ImportArgs {
     pub database: Option<String>,
 }
 
+/// The configuration, an Akiles client and the store of one run.
+pub struct Opened {
+    pub config: Config,
+    pub client: Client,
+    pub store: Arc<dyn Store>,
+}
+
+impl Target {
+    /// Loads the configuration (without connecting to anything).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(&self.config)?)
+    }
+
+    /// Builds the client and opens the store named by the configuration and overrides.
+    pub async fn open(self, config: Config) -> anyhow::Result<Opened> {
+        let url = self.akiles_url.or_else(|| config.akiles.url.clone());
+        let token = self.akiles_token.or_else(|| config.akiles.token.clone());
+        let database = self.database.or_else(|| config.database.clone());
+        let client = build_client(&config, url.as_deref(), token.as_deref())?;
+        let store = open_store(database.as_deref().unwrap_or(DEFAULT_DATABASE)).await?;
+        Ok(Opened {
+            config,
+            client,
+            store,
+        })
+    }
+}
+
 /// Runs `import`.
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&args.config)?;
-    let url = args.akiles_url.or_else(|| config.akiles.url.clone());
-    let token = args.akiles_token.or_else(|| config.akiles.token.clone());
-    let database = args.database.or_else(|| config.database.clone());
-
+    let config = args.target.config()?;
     let employees = match read_export(&args.file, &config) {
         Ok(employees) => employees,
         Err(error) => {
@@ -57,18 +90,21 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let client = build_client(&config, url.as_deref(), token.as_deref())?;
-    let store = open_store(database.as_deref().unwrap_or(DEFAULT_DATABASE)).await?;
-
+    let opened = args.target.open(config).await?;
     let outcome = import(
-        &config,
+        &opened.config,
         employees,
-        &client,
-        store.as_ref(),
+        &opened.client,
+        opened.store.as_ref(),
         args.dry_run,
         args.verbose,
     )
     .await;
+    finish(outcome)
+}
+
+/// The exit code of a run's outcome, printing a failure's cause.
+pub fn finish(outcome: anyhow::Result<RunReport>) -> anyhow::Result<ExitCode> {
     match outcome {
         Ok(report) => Ok(exit_code(&report)),
         Err(error) => match failure_kind(&error) {
@@ -178,10 +214,82 @@ fn redact_url(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_owned()
 }
 
+/// Where a run's employee records come from.
+#[derive(Debug)]
+pub enum Records {
+    /// A complete export, stored and applied (`import`).
+    Snapshot(Vec<Employee>),
+    /// The records already in the store (`reconcile`).
+    Stored,
+}
+
 /// Plans, prints the plan, applies it (unless dry run) and prints the outcome.
 pub async fn import(
     config: &Config,
     employees: Vec<Employee>,
+    client: &Client,
+    store: &dyn Store,
+    dry_run: bool,
+    verbose: bool,
+) -> anyhow::Result<RunReport> {
+    let records = Records::Snapshot(employees);
+    run_sync(config, records, client, store, dry_run, verbose).await
+}
+
+/// The fixed inputs of a run of `config`.
+pub fn context<'a>(
+    config: &'a Config,
+    client: &'a Client,
+    store: &'a dyn Store,
+    clock: &'a SystemClock,
+) -> SnapshotContext<'a> {
+    SnapshotContext {
+        api: client,
+        store,
+        clock,
+        tenant: &config.tenant,
+        mapping: &config.mapping,
+        credentials: config.credentials,
+        name_max_bytes: config.sync.member_name_max_bytes,
+        time_zone: &config.sync.time_zone,
+        deliver: sync_engine::apply::Deliver::default(),
+        guard: config.deletion_guard,
+    }
+}
+
+/// Saves the configuration's sync settings as the tenant's.
+pub async fn save_settings(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let settings = serde_json::json!({
+        "mapping": config.mapping,
+        "credentials": config.credentials,
+        "member_name_max_bytes": config.sync.member_name_max_bytes,
+        "time_zone": config.sync.time_zone,
+        "deletion_guard": config.deletion_guard,
+    });
+    store
+        .save_tenant_settings(&config.tenant, &settings)
+        .await
+        .context("cannot save the tenant's settings")
+}
+
+/// Prepares a run of `records`: reads Akiles once and plans everyone.
+pub async fn prepare<'a>(
+    ctx: SnapshotContext<'a>,
+    records: Records,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<PreparedSnapshot<'a>> {
+    let prepared = match records {
+        Records::Snapshot(employees) => prepare_snapshot(ctx, employees, now).await,
+        Records::Stored => prepare_reconcile(ctx, now).await,
+    };
+    prepared.context("planning failed")
+}
+
+/// A sync run of `config` over `records`: plan, print, and (unless `dry_run`) apply
+/// under the tenant's run lock.
+pub async fn run_sync(
+    config: &Config,
+    records: Records,
     client: &Client,
     store: &dyn Store,
     dry_run: bool,
@@ -193,36 +301,16 @@ pub async fn import(
         .await
         .context("cannot prepare the tenant")?;
     if !dry_run {
-        let settings = serde_json::json!({
-            "mapping": config.mapping,
-            "credentials": config.credentials,
-            "member_name_max_bytes": config.sync.member_name_max_bytes,
-            "time_zone": config.sync.time_zone,
-            "deletion_guard": config.deletion_guard,
-        });
-        store
-            .save_tenant_settings(&config.tenant, &settings)
-            .await
-            .context("cannot save the tenant's settings")?;
+        save_settings(config, store).await?;
     }
     let now = clock.now();
-    output::print_snapshot(&employees, config.sync.time_zone.date_at(now));
+    if let Records::Snapshot(employees) = &records {
+        output::print_snapshot(employees, config.sync.time_zone.date_at(now));
+    }
 
-    let ctx = SnapshotContext {
-        api: client,
-        store,
-        clock: &clock,
-        tenant: &config.tenant,
-        mapping: &config.mapping,
-        credentials: config.credentials,
-        name_max_bytes: config.sync.member_name_max_bytes,
-        time_zone: &config.sync.time_zone,
-        deliver: sync_engine::apply::Deliver::default(),
-    };
+    let ctx = context(config, client, store, &clock);
     if dry_run {
-        let prepared = prepare_snapshot(ctx, employees, now)
-            .await
-            .context("planning failed")?;
+        let prepared = prepare(ctx, records, now).await?;
         let planned = prepared.plan_report(&NoProgress);
         output::print_plan(&planned, verbose);
         output::print_problems(&planned);
@@ -230,11 +318,7 @@ pub async fn import(
         return Ok(planned);
     }
 
-    let holder = format!(
-        "import-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
+    let holder = format!("run-{}-{:08x}", std::process::id(), rand::random::<u32>());
     let locked = store
         .try_lock_runs(&config.tenant, &holder, RUN_LOCK_LEASE)
         .await
@@ -248,7 +332,7 @@ pub async fn import(
         );
     }
     let result = tokio::select! {
-        result = plan_and_apply(ctx, employees, now, config, client, verbose) => result,
+        result = plan_and_apply(ctx, records, now, config, client, verbose) => result,
         error = keep_lock(store, &config.tenant, &holder) => Err(error),
     };
     if let Err(e) = store.unlock_runs(&config.tenant, &holder).await {
@@ -275,20 +359,23 @@ async fn keep_lock(store: &dyn Store, tenant: &str, holder: &str) -> anyhow::Err
 /// Reads Akiles once, prints the plan, then applies that same plan.
 async fn plan_and_apply(
     ctx: SnapshotContext<'_>,
-    employees: Vec<Employee>,
+    records: Records,
     now: time::OffsetDateTime,
     config: &Config,
     client: &Client,
     verbose: bool,
 ) -> anyhow::Result<RunReport> {
-    let prepared = prepare_snapshot(ctx, employees, now)
-        .await
-        .context("planning failed")?;
+    let prepared = prepare(ctx, records, now).await?;
     let planned = prepared.plan_report(&NoProgress);
     output::print_plan(&planned, verbose);
     if planned.refused.is_some() {
-        output::print_problems(&planned);
-        return Ok(planned);
+        // Recorded as a suspicious run; nothing is changed.
+        let report = prepared
+            .apply(config.sync.concurrency, &NoProgress)
+            .await
+            .context("recording the refused run failed")?;
+        output::print_problems(&report);
+        return Ok(report);
     }
 
     let progress = output::Bar::new();

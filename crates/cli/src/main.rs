@@ -9,6 +9,7 @@ mod demo;
 mod import;
 mod keys;
 mod output;
+mod reconcile;
 mod serve;
 mod telemetry;
 
@@ -41,6 +42,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Import an HR export (CSV or JSON) as a complete snapshot and make Akiles match it.
     Import(import::ImportArgs),
+    /// Compare every owned member with the stored employee records and repair drift.
+    Reconcile(reconcile::ReconcileArgs),
+    /// Preview the effect of an export or of a configuration's settings; changes nothing.
+    Plan(reconcile::PlanArgs),
+    /// List, approve or reject member deletions held by the deletion guard.
+    Deletions(reconcile::DeletionsArgs),
     /// Run the Akiles emulator (a local, in-memory stand-in for the Akiles API).
     Emulator(EmulatorArgs),
     /// Run the service: push and management APIs and the sync workers.
@@ -155,6 +162,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Import(args) => import::run(args).await,
+            Command::Reconcile(args) => reconcile::run(args).await,
+            Command::Plan(args) => reconcile::plan(args).await,
+            Command::Deletions(args) => reconcile::deletions(args).await,
             Command::Emulator(args) => run_emulator(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Tenants(args) => serve::run_tenants(args).await,

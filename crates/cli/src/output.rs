@@ -93,6 +93,24 @@ pub fn print_problems(report: &RunReport) {
     if let Some(why) = &report.refused {
         println!("Refused: {why}");
     }
+    if !report.held_deletions.is_empty() {
+        let why = report
+            .held_reason
+            .as_deref()
+            .unwrap_or("over the deletion limits");
+        println!(
+            "Held for approval: {} member deletion(s), because {why}. Nothing else waits. \
+             Review them with `akiles-hr-sync deletions list --config ...`, then `approve` or \
+             `reject` (or on the admin page).",
+            report.held_deletions.len()
+        );
+    }
+    if !report.kept_deletions.is_empty() {
+        println!(
+            "Kept: {} member(s) whose deletion an admin rejected.",
+            report.kept_deletions.len()
+        );
+    }
     for broken in &report.broken_mappings {
         println!("Broken mapping: {broken}");
     }

@@ -16,15 +16,18 @@ use hr_domain::{
     Clock, CredentialSettings, Employee, EmployeeId, HrGroup, Mapping, TimeZone, normalize_text,
 };
 use serde::{Deserialize, Serialize};
-use sync_store::{HistoryEntry, PutOutcome, RunId, Store, StoreError};
+use sync_store::{
+    HeldDeletion, HistoryEntry, HoldState, NewHold, PutOutcome, RunId, Store, StoreError,
+};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::akiles::Akiles;
 use crate::apply::{ApplyContext, EmployeeReport, Outcome, sync_employee};
 use crate::desired::{DesiredMember, Policy};
+use crate::guard::DeletionGuard;
 use crate::ownership::{is_owned, member_employee_id};
-use crate::plan::{StepKind, plan};
+use crate::plan::{DeleteReason, Step, StepKind, plan};
 
 /// The mapping as an admin writes it: Akiles groups named by id (`mg_…`) or by name.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -183,6 +186,12 @@ pub struct RunReport {
     pub refused: Option<String>,
     /// Owned members whose `employee_id` metadata is missing or invalid (left alone).
     pub unreadable_members: Vec<String>,
+    /// Employees whose member deletion the guard held for an admin.
+    pub held_deletions: Vec<EmployeeId>,
+    /// Why the deletions were held.
+    pub held_reason: Option<String>,
+    /// Employees whose deletion an admin rejected; their members are kept.
+    pub kept_deletions: Vec<EmployeeId>,
 }
 
 impl RunReport {
@@ -217,6 +226,7 @@ impl RunReport {
         self.failures().next().is_some()
             || !self.broken_mappings.is_empty()
             || self.refused.is_some()
+            || !self.held_deletions.is_empty()
     }
 }
 
@@ -243,6 +253,8 @@ pub struct SnapshotContext<'a> {
     pub time_zone: &'a TimeZone,
     /// Which new credentials are queued for delivery by e-mail.
     pub deliver: crate::apply::Deliver,
+    /// Limits on member deletions per run.
+    pub guard: DeletionGuard,
 }
 
 impl std::fmt::Debug for SnapshotContext<'_> {
@@ -262,19 +274,61 @@ pub async fn sync_snapshot(
     progress: &dyn Progress,
 ) -> Result<RunReport, RunError> {
     let prepared = prepare_snapshot(ctx, employees, options.now).await?;
+    finish_run(prepared, options, progress).await
+}
+
+/// Makes Akiles match the employee records in the store: a full reconcile. It repairs
+/// drift (members deleted or changed by hand, a lost webhook, a failed job): every owned
+/// member is compared with its employee's record, and nothing the sync does not own is
+/// touched.
+pub async fn reconcile(
+    ctx: SnapshotContext<'_>,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport, RunError> {
+    let prepared = prepare_reconcile(ctx, options.now).await?;
+    finish_run(prepared, options, progress).await
+}
+
+async fn finish_run(
+    prepared: PreparedSnapshot<'_>,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport, RunError> {
     if options.dry_run {
         return Ok(prepared.plan_report(progress));
     }
     prepared.apply(options.concurrency, progress).await
 }
 
+/// Where a run's employee records come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// A complete snapshot (file import): stored before it is applied.
+    Snapshot,
+    /// The records already in the store (reconcile).
+    Store,
+}
+
+impl Source {
+    fn run_kind(self) -> &'static str {
+        match self {
+            Source::Snapshot => "import",
+            Source::Store => "reconcile",
+        }
+    }
+}
+
 /// A snapshot read against Akiles once, ready to print and to apply: the plan printed
 /// is the plan applied.
 pub struct PreparedSnapshot<'a> {
     ctx: SnapshotContext<'a>,
+    source: Source,
     employees: Vec<Employee>,
     work: Vec<Work>,
     held: BTreeSet<String>,
+    guard: GuardDecision,
+    group_names: BTreeMap<String, String>,
     report: RunReport,
 }
 
@@ -287,6 +341,18 @@ impl std::fmt::Debug for PreparedSnapshot<'_> {
     }
 }
 
+/// What the deletion guard decided for one run.
+#[derive(Debug, Default)]
+struct GuardDecision {
+    /// Deletions held for an admin: employee and the members that would go.
+    held: Vec<(EmployeeId, Vec<String>)>,
+    /// Stored decisions of employees not held by this run (approved and applied now, or
+    /// moot because the employee has access again), to clear after the run.
+    settled: Vec<EmployeeId>,
+    /// The stored record versions, for the rows this run holds.
+    versions: BTreeMap<EmployeeId, i64>,
+}
+
 /// Reads member groups and the tenant's owned members (one paged list), resolves the
 /// mapping and computes every employee's desired state. Writes nothing.
 pub async fn prepare_snapshot(
@@ -294,6 +360,34 @@ pub async fn prepare_snapshot(
     employees: Vec<Employee>,
     now: OffsetDateTime,
 ) -> Result<PreparedSnapshot<'_>, RunError> {
+    let refused = refusal(&employees);
+    prepare(ctx, Source::Snapshot, employees, refused, now).await
+}
+
+/// Like [`prepare_snapshot`], with the employees of the store as the snapshot. A store
+/// with no present employee while Akiles holds owned members is refused as suspicious.
+pub async fn prepare_reconcile(
+    ctx: SnapshotContext<'_>,
+    now: OffsetDateTime,
+) -> Result<PreparedSnapshot<'_>, RunError> {
+    let employees: Vec<Employee> = ctx
+        .store
+        .employees(ctx.tenant)
+        .await?
+        .into_iter()
+        .filter(|stored| stored.present)
+        .map(|stored| stored.employee)
+        .collect();
+    prepare(ctx, Source::Store, employees, None, now).await
+}
+
+async fn prepare<'a>(
+    ctx: SnapshotContext<'a>,
+    source: Source,
+    employees: Vec<Employee>,
+    refused: Option<String>,
+    now: OffsetDateTime,
+) -> Result<PreparedSnapshot<'a>, RunError> {
     let groups = ctx
         .api
         .member_groups()
@@ -306,19 +400,29 @@ pub async fn prepare_snapshot(
     for broken in &resolved.broken {
         warn!(reference = %broken.reference, "Mapping is broken: {broken}");
     }
+    let group_names = groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect();
     let mut report = RunReport {
         run: None,
         dry_run: true,
         employees: Vec::new(),
         broken_mappings: resolved.broken.clone(),
-        refused: refusal(&employees),
+        refused,
         unreadable_members: Vec::new(),
+        held_deletions: Vec::new(),
+        held_reason: None,
+        kept_deletions: Vec::new(),
     };
     let empty = |report| PreparedSnapshot {
         ctx,
+        source,
         employees: Vec::new(),
         work: Vec::new(),
         held: BTreeSet::new(),
+        guard: GuardDecision::default(),
+        group_names: BTreeMap::new(),
         report,
     };
     if let Some(why) = &report.refused {
@@ -334,6 +438,18 @@ pub async fn prepare_snapshot(
             what: "members",
             source,
         })?;
+    if source == Source::Store && employees.is_empty() && !members.is_empty() {
+        report.refused = Some(format!(
+            "the store holds no current employee but Akiles holds {} members the sync owns; \
+             this looks like a failed export, so nothing was changed and no member was deleted",
+            members.len()
+        ));
+        warn!(
+            "Refused the reconcile: {}",
+            report.refused.as_deref().unwrap_or_default()
+        );
+        return Ok(empty(report));
+    }
     let mut observed: BTreeMap<EmployeeId, Vec<Member>> = BTreeMap::new();
     for member in members {
         match member_employee_id(&member.metadata, ctx.tenant).map(EmployeeId::parse) {
@@ -341,6 +457,7 @@ pub async fn prepare_snapshot(
             _ => report.unreadable_members.push(member.id),
         }
     }
+    let owned_employees = observed.len();
 
     let policy = Policy {
         tenant: ctx.tenant.to_owned(),
@@ -349,15 +466,101 @@ pub async fn prepare_snapshot(
         name_max_bytes: ctx.name_max_bytes,
         time_zone: ctx.time_zone.clone(),
     };
-    let work = work_list(&employees, &mut observed, &policy, &resolved, now);
+    let mut work = work_list(&employees, &mut observed, &policy, &resolved, now);
     let held = held_groups(&resolved, &groups, observed_members(&work));
+    let guard = guard_deletions(ctx, &mut work, &held, owned_employees, &mut report).await?;
     Ok(PreparedSnapshot {
         ctx,
+        source,
         employees,
         work,
         held,
+        guard,
+        group_names,
         report,
     })
+}
+
+/// Applies the deletion guard: takes held and admin-kept deletions out of `work` and
+/// says which stored decisions the run settles.
+async fn guard_deletions(
+    ctx: SnapshotContext<'_>,
+    work: &mut Vec<Work>,
+    held_groups: &BTreeSet<String>,
+    owned_employees: usize,
+    report: &mut RunReport,
+) -> Result<GuardDecision, RunError> {
+    let decisions: BTreeMap<EmployeeId, HeldDeletion> = ctx
+        .store
+        .held_deletions(ctx.tenant)
+        .await?
+        .into_iter()
+        .map(|h| (h.employee_id.clone(), h))
+        .collect();
+    let versions: BTreeMap<EmployeeId, i64> = ctx
+        .store
+        .employees(ctx.tenant)
+        .await?
+        .into_iter()
+        .map(|s| (s.employee.id, s.version))
+        .collect();
+
+    let mut counted = Vec::new();
+    let mut kept = BTreeSet::new();
+    for item in work.iter().filter(|w| w.desired.is_none()) {
+        let members = member_deletions(ctx.tenant, item, held_groups);
+        if members.is_empty() {
+            continue;
+        }
+        match decisions.get(&item.id) {
+            Some(d) if d.state == HoldState::Approved => {}
+            Some(d)
+                if d.state == HoldState::Rejected
+                    && d.record_version == versions.get(&item.id).copied() =>
+            {
+                kept.insert(item.id.clone());
+            }
+            _ => counted.push((item.id.clone(), members)),
+        }
+    }
+
+    let mut decision = GuardDecision::default();
+    if ctx.guard.holds(counted.len(), owned_employees) {
+        let reason = ctx.guard.describe(counted.len(), owned_employees);
+        warn!(
+            tenant = ctx.tenant,
+            held = counted.len(),
+            "Deletions held for an admin: {reason}"
+        );
+        report.held_reason = Some(reason);
+        decision.held = counted;
+    }
+    let held_ids: BTreeSet<&EmployeeId> = decision.held.iter().map(|(id, _)| id).collect();
+    work.retain(|w| !held_ids.contains(&w.id) && !kept.contains(&w.id));
+    report.held_deletions = held_ids.iter().map(|id| (*id).clone()).collect();
+    report.kept_deletions = kept.iter().cloned().collect();
+    decision.settled = decisions
+        .keys()
+        .filter(|id| !held_ids.contains(id) && !kept.contains(*id))
+        .cloned()
+        .collect();
+    decision.versions = versions;
+    Ok(decision)
+}
+
+/// The members a work item would delete because its employee has no access.
+fn member_deletions(tenant: &str, item: &Work, held_groups: &BTreeSet<String>) -> Vec<String> {
+    plan(tenant, &item.id, None, &item.observed, held_groups)
+        .steps
+        .into_iter()
+        .filter_map(|step| match step {
+            Step::DeleteMember {
+                member_id,
+                reason: DeleteReason::NoAccess,
+            } => Some(member_id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Why a snapshot must not be applied at all, if it must not.
@@ -394,7 +597,43 @@ impl PreparedSnapshot<'_> {
         report
     }
 
-    /// Stores the snapshot and applies every plan (leavers first).
+    /// The effect of the run in an admin's words: groups gained and lost, members
+    /// created and deleted, credentials created. Computed by the same planner as the run.
+    pub fn preview(&self) -> Preview {
+        let mut preview = Preview {
+            held_deletions: self.report.held_deletions.len(),
+            refused: self.report.refused.clone(),
+            ..Preview::default()
+        };
+        for item in &self.work {
+            let plan = plan(
+                self.ctx.tenant,
+                &item.id,
+                item.desired.as_ref(),
+                &item.observed,
+                &self.held,
+            );
+            for step in &plan.steps {
+                *preview.steps.entry(step.kind()).or_default() += 1;
+                let name = |id: &str| self.group_names.get(id).cloned().unwrap_or(id.to_owned());
+                match step {
+                    Step::CreateAssociation { member_group_id } => {
+                        *preview.gain.entry(name(member_group_id)).or_default() += 1;
+                    }
+                    Step::DeleteAssociation {
+                        member_group_id, ..
+                    } => {
+                        *preview.lose.entry(name(member_group_id)).or_default() += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        preview
+    }
+
+    /// Stores the snapshot (for an import) and applies every plan (leavers first); held
+    /// deletions are recorded for an admin.
     pub async fn apply(
         self,
         concurrency: usize,
@@ -402,17 +641,44 @@ impl PreparedSnapshot<'_> {
     ) -> Result<RunReport, RunError> {
         let PreparedSnapshot {
             ctx,
+            source,
             employees,
             work,
             held,
+            guard,
             mut report,
+            ..
         } = self;
         report.dry_run = false;
-        if report.refused.is_some() {
+        if let Some(why) = &report.refused {
+            // A refused run is recorded, so the admin pages show the suspicious export.
+            let run = ctx.store.start_run(ctx.tenant, source.run_kind()).await?;
+            report.run = Some(run);
+            let summary = serde_json::json!({ "refused": why, "suspicious": true });
+            ctx.store.finish_run(run, &summary).await?;
             return Ok(report);
         }
-        report.run = Some(ctx.store.start_run(ctx.tenant, "import").await?);
-        store_snapshot(ctx, &employees, report.run).await?;
+        report.run = Some(ctx.store.start_run(ctx.tenant, source.run_kind()).await?);
+        let mut versions = guard.versions;
+        if source == Source::Snapshot {
+            store_snapshot(ctx, &employees, report.run).await?;
+            versions = stored_versions(ctx).await?;
+        }
+        if !guard.held.is_empty() {
+            let holds: Vec<NewHold> = guard
+                .held
+                .iter()
+                .map(|(id, members)| NewHold {
+                    employee_id: id.clone(),
+                    member_ids: members.clone(),
+                    record_version: versions.get(id).copied(),
+                })
+                .collect();
+            let reason = report.held_reason.clone().unwrap_or_default();
+            ctx.store
+                .hold_deletions(ctx.tenant, &holds, report.run, &reason)
+                .await?;
+        }
 
         progress.start(work.len());
         let apply = ApplyContext {
@@ -435,6 +701,17 @@ impl PreparedSnapshot<'_> {
             .employees
             .sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
 
+        // A decision is done with once its employee's pass succeeded.
+        let succeeded: BTreeSet<&EmployeeId> = report
+            .employees
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::Applied | Outcome::Unchanged))
+            .map(|e| &e.employee_id)
+            .collect();
+        for id in guard.settled.iter().filter(|id| succeeded.contains(id)) {
+            ctx.store.clear_held_deletion(ctx.tenant, id).await?;
+        }
+
         if let Some(run) = report.run {
             ctx.store.finish_run(run, &summary_json(&report)).await?;
         }
@@ -445,6 +722,83 @@ impl PreparedSnapshot<'_> {
             failed, "Sync run finished: {applied}"
         );
         Ok(report)
+    }
+}
+
+async fn stored_versions(ctx: SnapshotContext<'_>) -> Result<BTreeMap<EmployeeId, i64>, RunError> {
+    Ok(ctx
+        .store
+        .employees(ctx.tenant)
+        .await?
+        .into_iter()
+        .map(|s| (s.employee.id, s.version))
+        .collect())
+}
+
+/// The effect of a run, counted per Akiles group and per kind of call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// Group name → members that gain it.
+    pub gain: BTreeMap<String, usize>,
+    /// Group name → members that lose it.
+    pub lose: BTreeMap<String, usize>,
+    /// Calls per kind (member creations and deletions, credentials created, …).
+    pub steps: BTreeMap<StepKind, usize>,
+    /// Deletions the guard would hold for an admin.
+    pub held_deletions: usize,
+    /// Set when the run would be refused as a whole.
+    pub refused: Option<String>,
+}
+
+impl Preview {
+    /// One line per effect, e.g. `12 members gain Floor 3`, `0 member deletions`.
+    pub fn lines(&self) -> Vec<String> {
+        if let Some(why) = &self.refused {
+            return vec![format!("Refused: {why}")];
+        }
+        let count = |kind| self.steps.get(&kind).copied().unwrap_or(0);
+        let members = |n: usize| {
+            if n == 1 {
+                "1 member".to_owned()
+            } else {
+                format!("{n} members")
+            }
+        };
+        let mut lines = Vec::new();
+        lines.push(format!(
+            "{} created",
+            members(count(StepKind::CreateMember))
+        ));
+        for (group, n) in &self.gain {
+            lines.push(format!("{} gain {group}", members(*n)));
+        }
+        for (group, n) in &self.lose {
+            lines.push(format!("{} lose {group}", members(*n)));
+        }
+        lines.push(format!("{} deletions", count(StepKind::DeleteMember)));
+        if self.held_deletions > 0 {
+            lines.push(format!(
+                "{} deletions held for an admin's approval",
+                self.held_deletions
+            ));
+        }
+        for (kind, label) in [
+            (StepKind::CreatePin, "PINs created"),
+            (StepKind::DeletePin, "PINs removed"),
+            (StepKind::CreateMagicLink, "magic links created"),
+            (StepKind::DeleteMagicLink, "magic links removed"),
+            (StepKind::CreateEmail, "e-mail logins created"),
+            (StepKind::DeleteEmail, "e-mail logins removed"),
+            (StepKind::CreateCard, "cards bound"),
+            (StepKind::DeleteCard, "cards unbound"),
+            (StepKind::UpdateMember, "members updated"),
+        ] {
+            let n = count(kind);
+            if n > 0 {
+                lines.push(format!("{n} {label}"));
+            }
+        }
+        lines
     }
 }
 
@@ -657,5 +1011,8 @@ fn summary_json(report: &RunReport) -> serde_json::Value {
         "outcomes": report.outcomes(),
         "broken_mappings": report.broken_mappings,
         "refused": report.refused,
+        "held_deletions": report.held_deletions.len(),
+        "held_reason": report.held_reason,
+        "kept_deletions": report.kept_deletions.len(),
     })
 }

@@ -199,6 +199,74 @@ pub struct HistoryRecord {
     pub entry: HistoryEntry,
 }
 
+/// Where a held deletion stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldState {
+    /// Waiting for an admin.
+    Held,
+    /// An admin approved: the next run deletes the member.
+    Approved,
+    /// An admin rejected: the member is kept while the employee's record is unchanged.
+    Rejected,
+}
+
+impl HoldState {
+    /// The snake_case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldState::Held => "held",
+            HoldState::Approved => "approved",
+            HoldState::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "held" => HoldState::Held,
+            "approved" => HoldState::Approved,
+            "rejected" => HoldState::Rejected,
+            _ => return None,
+        })
+    }
+}
+
+/// An admin's answer to held deletions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldDecision {
+    Approve,
+    Reject,
+}
+
+/// A deletion to hold: the employee, their owned members, and the version of their stored
+/// record (a rejection lasts while it is unchanged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHold {
+    pub employee_id: EmployeeId,
+    pub member_ids: Vec<String>,
+    pub record_version: Option<i64>,
+}
+
+/// A deletion the guard held, with the admin's decision if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldDeletion {
+    pub employee_id: EmployeeId,
+    pub member_ids: Vec<String>,
+    pub state: HoldState,
+    #[serde(skip)]
+    pub record_version: Option<i64>,
+    /// Why the run held it (counts and limits; no personal data).
+    pub reason: String,
+    pub run: Option<RunId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub held_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
 /// Identifies one job of the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct JobId(pub i64);
@@ -629,6 +697,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Releases the tenant's run lock if `holder` has it.
     async fn unlock_runs(&self, tenant: &str, holder: &str) -> Result<(), StoreError>;
+
+    // Held deletions
+    /// Records deletions the guard held. A row an admin approved stays approved; one
+    /// rejected for the same record version stays rejected; any other becomes `held`.
+    async fn hold_deletions(
+        &self,
+        tenant: &str,
+        holds: &[NewHold],
+        run: Option<RunId>,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+    /// Every held, approved or rejected deletion of the tenant, by employee id.
+    async fn held_deletions(&self, tenant: &str) -> Result<Vec<HeldDeletion>, StoreError>;
+    /// Approves or rejects waiting deletions (of `employees`, or all when `None`); returns
+    /// how many rows changed. Approving also applies to rejected rows.
+    async fn decide_deletions(
+        &self,
+        tenant: &str,
+        employees: Option<&[EmployeeId]>,
+        decision: HoldDecision,
+        by: &str,
+    ) -> Result<usize, StoreError>;
+    /// Forgets an employee's row: the deletion was applied, or they have access again.
+    async fn clear_held_deletion(
+        &self,
+        tenant: &str,
+        employee: &EmployeeId,
+    ) -> Result<(), StoreError>;
 
     // Deliveries
     /// Queues the e-mail of a new credential, due now; a credential already queued keeps

@@ -8,6 +8,7 @@
 mod admins;
 mod connections;
 mod deliveries;
+mod held;
 mod jobs;
 mod keys;
 
@@ -27,8 +28,9 @@ use time::OffsetDateTime;
 use tracing::{debug, info, instrument};
 
 use crate::api::{
-    Admin, ApiKey, ApiKeyId, Connection, HistoryEntry, HistoryRecord, Job, JobId, JobKind,
-    JobState, MemberLink, PutOutcome, RunId, Store, StoreError, StoredEmployee, SyncRun, Tenant,
+    Admin, ApiKey, ApiKeyId, Connection, HeldDeletion, HistoryEntry, HistoryRecord, HoldDecision,
+    Job, JobId, JobKind, JobState, MemberLink, NewHold, PutOutcome, RunId, Store, StoreError,
+    StoredEmployee, SyncRun, Tenant,
 };
 use crate::api::{Delivery, DeliveryId, NewDelivery};
 use crate::codec::{self, Column, Place};
@@ -329,7 +331,8 @@ const SELECT_HISTORY: &str = r#"
     ORDER BY id DESC LIMIT $3"#;
 
 /// Everything of a tenant but the tenant row, children before parents; each takes the key.
-const DELETE_TENANT_ROWS: [&str; 10] = [
+const DELETE_TENANT_ROWS: [&str; 11] = [
+    "DELETE FROM held_deletions WHERE tenant = $1",
     "DELETE FROM run_locks WHERE tenant = $1",
     "DELETE FROM employee_tombstones WHERE tenant = $1",
     "DELETE FROM jobs WHERE tenant = $1",
@@ -680,6 +683,42 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, holds = holds.len()))]
+    async fn hold_deletions(
+        &self,
+        tenant: &str,
+        holds: &[NewHold],
+        run: Option<RunId>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.write_holds(tenant, holds, run, reason).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn held_deletions(&self, tenant: &str) -> Result<Vec<HeldDeletion>, StoreError> {
+        self.read_holds(tenant).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn decide_deletions(
+        &self,
+        tenant: &str,
+        employees: Option<&[EmployeeId]>,
+        decision: HoldDecision,
+        by: &str,
+    ) -> Result<usize, StoreError> {
+        self.write_decision(tenant, employees, decision, by).await
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant, employee.id = %employee))]
+    async fn clear_held_deletion(
+        &self,
+        tenant: &str,
+        employee: &EmployeeId,
+    ) -> Result<(), StoreError> {
+        self.delete_hold(tenant, employee).await
     }
 
     #[instrument(skip_all, fields(tenant = %key))]

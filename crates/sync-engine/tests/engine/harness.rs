@@ -42,6 +42,7 @@ pub struct TestEngine {
     pub name_max_bytes: usize,
     pub concurrency: usize,
     pub time_zone: TimeZone,
+    pub guard: sync_engine::DeletionGuard,
     _dir: TempDir,
 }
 
@@ -75,6 +76,7 @@ impl TestEngine {
             name_max_bytes: DEFAULT_NAME_MAX_BYTES,
             concurrency: 4,
             time_zone: TimeZone::utc(),
+            guard: sync_engine::DeletionGuard::default(),
             _dir: dir,
         }
     }
@@ -101,6 +103,7 @@ impl TestEngine {
             name_max_bytes: self.name_max_bytes,
             time_zone: &self.time_zone,
             deliver: sync_engine::apply::Deliver::default(),
+            guard: self.guard,
         };
         let options = RunOptions {
             dry_run: false,
@@ -128,6 +131,7 @@ impl TestEngine {
             name_max_bytes: self.name_max_bytes,
             time_zone: &self.time_zone,
             deliver: sync_engine::apply::Deliver::default(),
+            guard: self.guard,
         };
         let options = RunOptions {
             dry_run,

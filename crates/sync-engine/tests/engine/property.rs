@@ -262,6 +262,11 @@ proptest! {
         runtime.block_on(async {
             let mut engine = TestEngine::spawn().await;
             engine.mapping = engine_mapping();
+            // Convergence is the point here; the guard has its own tests.
+            engine.guard = sync_engine::DeletionGuard {
+                max_deletions: u32::MAX,
+                max_deletion_percent: 100,
+            };
             (engine.credentials, engine.name_max_bytes) = settings_first;
             sync_and_check(&engine, &snapshot(&first)).await?;
 

@@ -27,6 +27,7 @@ mod connections;
 mod deliveries;
 mod employees;
 mod harness;
+mod held;
 mod history;
 mod jobs;
 mod links;

@@ -1,0 +1,196 @@
+//! `reconcile`, `plan` and `deletions`: a full pass over the stored records, a preview of
+//! a configuration's effect, and the admin's answer to held deletions.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use hr_domain::{Clock, EmployeeId, SystemClock};
+use sync_store::{HoldDecision, HoldState};
+
+use crate::import::{self, Records, Target};
+use crate::output;
+
+/// Options of `akiles-hr-sync reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the plan of every employee.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Runs `reconcile`: compares every owned member with the stored employee records and
+/// repairs the difference (deletions subject to the guard).
+pub async fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    let config = args.target.config()?;
+    let opened = args.target.open(config).await?;
+    let outcome = import::run_sync(
+        &opened.config,
+        Records::Stored,
+        &opened.client,
+        opened.store.as_ref(),
+        args.dry_run,
+        args.verbose,
+    )
+    .await;
+    import::finish(outcome)
+}
+
+/// Options of `akiles-hr-sync plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// An HR export to preview as the next import; without it, the stored records are
+    /// previewed under the configuration's settings (a settings change).
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// Runs `plan`: prints the effect of a file or of the configuration's settings, computed
+/// by the planner the runs use. Changes nothing.
+pub async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let config = args.target.config()?;
+    let records = match &args.file {
+        Some(file) => match import::read_export(file, &config) {
+            Ok(employees) => Records::Snapshot(employees),
+            Err(error) => {
+                eprintln!("error: {}: {error}", file.display());
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => Records::Stored,
+    };
+    let opened = args.target.open(config).await?;
+    let store = opened.store.as_ref();
+    store
+        .ensure_tenant(&opened.config.tenant)
+        .await
+        .context("cannot prepare the tenant")?;
+    let clock = SystemClock;
+    let ctx = import::context(&opened.config, &opened.client, store, &clock);
+    let prepared = import::prepare(ctx, records, clock.now()).await?;
+    let preview = prepared.preview();
+    println!("Preview (nothing was changed):");
+    for line in preview.lines() {
+        println!("  {line}");
+    }
+    let report = prepared.plan_report(&sync_engine::run::NoProgress);
+    output::print_problems(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Options of `akiles-hr-sync deletions`.
+#[derive(Debug, Args)]
+pub struct DeletionsArgs {
+    #[command(subcommand)]
+    pub action: DeletionsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeletionsAction {
+    /// List the deletions the guard held, and the decisions taken.
+    List(DecisionTarget),
+    /// Approve held deletions; the next run (or `reconcile`) deletes those members.
+    Approve(DecisionTarget),
+    /// Reject held deletions; the members are kept while the employees' records stay as
+    /// they are.
+    Reject(DecisionTarget),
+}
+
+#[derive(Debug, Args)]
+pub struct DecisionTarget {
+    #[command(flatten)]
+    pub target: Target,
+    /// Only these employees (repeat); default: every held deletion.
+    #[arg(long = "employee", value_name = "ID")]
+    pub employees: Vec<String>,
+    /// Who decides, for the record.
+    #[arg(long, env = "USER", default_value = "cli")]
+    pub by: String,
+}
+
+/// Runs `deletions list|approve|reject`.
+pub async fn deletions(args: DeletionsArgs) -> anyhow::Result<ExitCode> {
+    let (target, decision) = match args.action {
+        DeletionsAction::List(target) => (target, None),
+        DeletionsAction::Approve(target) => (target, Some(HoldDecision::Approve)),
+        DeletionsAction::Reject(target) => (target, Some(HoldDecision::Reject)),
+    };
+    let ids = target
+        .employees
+        .iter()
+        .map(|raw| EmployeeId::parse(raw).with_context(|| format!("--employee {raw:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let config = target.target.config()?;
+    let database = target
+        .target
+        .database
+        .clone()
+        .or_else(|| config.database.clone());
+    let store = import::open_store(database.as_deref().unwrap_or(import::DEFAULT_DATABASE)).await?;
+    let tenant = &config.tenant;
+    store.ensure_tenant(tenant).await?;
+
+    if let Some(decision) = decision {
+        let only = (!ids.is_empty()).then_some(ids.as_slice());
+        let changed = store
+            .decide_deletions(tenant, only, decision, &target.by)
+            .await?;
+        let (word, next) = match decision {
+            HoldDecision::Approve => (
+                "Approved",
+                "the next import or `reconcile` deletes those members",
+            ),
+            HoldDecision::Reject => (
+                "Rejected",
+                "those members are kept while the employees' records stay as they are",
+            ),
+        };
+        println!("{word} {changed} held deletion(s); {next}.");
+        if changed == 0 {
+            println!(
+                "Nothing was waiting for a decision{}.",
+                if ids.is_empty() {
+                    ""
+                } else {
+                    " for those employees"
+                }
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let held = store.held_deletions(tenant).await?;
+    if held.is_empty() {
+        println!("No held deletions for tenant {tenant}.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let waiting = held.iter().filter(|h| h.state == HoldState::Held).count();
+    println!(
+        "{} held deletion(s) for tenant {tenant}, {waiting} waiting:",
+        held.len()
+    );
+    for hold in &held {
+        let decided = hold
+            .decided_by
+            .as_deref()
+            .map(|by| format!(" by {by}"))
+            .unwrap_or_default();
+        println!(
+            "  {} {} (members: {}){decided}",
+            hold.employee_id,
+            hold.state.as_str(),
+            hold.member_ids.join(", ")
+        );
+    }
+    if let Some(reason) = held.first().map(|h| &h.reason) {
+        println!("Why: {reason}.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
