@@ -421,18 +421,33 @@ fn plan_associations(
 fn plan_email(member: &Member, desired: &DesiredMember, steps: &mut Vec<Step>) {
     let emails: Vec<&MemberEmail> = live(&member.emails, |e: &MemberEmail| e.is_deleted).collect();
     let wanted = desired.email.as_ref();
-    let satisfied = wanted.is_some_and(|w| emails.iter().any(|e| w.same_address(&e.email)));
-    if let (Some(email), false) = (wanted, satisfied) {
+    let is_wanted = |e: &MemberEmail| wanted.is_some_and(|w| w.same_address(&e.email));
+    if let (Some(email), false) = (wanted, emails.iter().any(|e| is_wanted(e))) {
         steps.push(Step::CreateEmail {
             email: email.as_str().to_owned(),
         });
     }
-    for email in emails.iter().filter(|e| is_owned(&e.metadata)) {
-        if wanted.is_none_or(|w| !w.same_address(&email.email)) {
-            steps.push(Step::DeleteEmail {
-                email_id: email.id.clone(),
-            });
+
+    // One owned credential for the wanted address is kept (the oldest); a second one, left
+    // by two passes racing, goes like any address HR no longer gives.
+    let mut owned: Vec<&MemberEmail> = emails
+        .into_iter()
+        .filter(|e| is_owned(&e.metadata))
+        .collect();
+    owned.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let mut kept = false;
+    for email in owned {
+        if is_wanted(email) && !kept {
+            kept = true;
+            continue;
         }
+        steps.push(Step::DeleteEmail {
+            email_id: email.id.clone(),
+        });
     }
 }
 
@@ -538,5 +553,134 @@ pub mod bodies {
         NewMemberMagicLink {
             metadata: owned_marker(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hr_domain::{Email, PinLength};
+    use time::macros::datetime;
+
+    const TENANT: &str = "acme";
+
+    fn employee_id() -> EmployeeId {
+        EmployeeId::parse("E-1").unwrap()
+    }
+
+    fn desired(email: Option<&str>) -> DesiredMember {
+        let metadata = Metadata::from([
+            ("managed_by".to_owned(), "akiles-hr-sync".to_owned()),
+            ("sync_tenant".to_owned(), TENANT.to_owned()),
+            ("employee_id".to_owned(), "E-1".to_owned()),
+        ]);
+        DesiredMember {
+            employee_id: employee_id(),
+            name: "Ana Pérez".to_owned(),
+            starts_at: None,
+            ends_at: None,
+            metadata,
+            groups: BTreeSet::new(),
+            email: email.map(|e| Email::parse(e).unwrap()),
+            pin: None::<PinLength>,
+            magic_link: false,
+            card: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn email(id: &str, address: &str, owned: bool, minute: u8) -> MemberEmail {
+        MemberEmail {
+            id: id.to_owned(),
+            organization_id: String::new(),
+            member_id: "mem_1".to_owned(),
+            email: address.to_owned(),
+            is_deleted: false,
+            created_at: Some(
+                datetime!(2026-01-01 9:00 UTC)
+                    .replace_minute(minute)
+                    .unwrap(),
+            ),
+            metadata: if owned {
+                owned_marker()
+            } else {
+                Metadata::new()
+            },
+        }
+    }
+
+    fn member_with(emails: Vec<MemberEmail>) -> Member {
+        let wanted = desired(None);
+        Member {
+            id: "mem_1".to_owned(),
+            name: wanted.name,
+            metadata: wanted.metadata,
+            emails: Some(emails),
+            ..empty_member()
+        }
+    }
+
+    fn plan_for(wanted: Option<&str>, emails: Vec<MemberEmail>) -> Vec<Step> {
+        let desired = desired(wanted);
+        let observed = [member_with(emails)];
+        plan(
+            TENANT,
+            &employee_id(),
+            Some(&desired),
+            &observed,
+            &BTreeSet::new(),
+        )
+        .steps
+    }
+
+    #[test]
+    fn a_second_owned_email_for_the_wanted_address_is_deleted_keeping_the_oldest() {
+        let emails = vec![
+            email("me_new", "Ana@Example.com", true, 5),
+            email("me_old", "ana@example.com", true, 1),
+        ];
+
+        let steps = plan_for(Some("ana@example.com"), emails);
+
+        assert_eq!(
+            steps,
+            [Step::DeleteEmail {
+                email_id: "me_new".to_owned()
+            }]
+        );
+    }
+
+    #[test]
+    fn an_email_differing_only_in_case_needs_no_step() {
+        let emails = vec![email("me_1", "ana.perez@example.com", true, 1)];
+
+        assert!(plan_for(Some("Ana.Perez@EXAMPLE.com"), emails).is_empty());
+    }
+
+    #[test]
+    fn a_hand_made_email_is_never_deleted_and_satisfies_its_address() {
+        let emails = vec![email("me_hand", "ana@example.com", false, 1)];
+
+        assert!(plan_for(Some("ANA@example.com"), emails.clone()).is_empty());
+        assert!(plan_for(None, emails).is_empty());
+    }
+
+    #[test]
+    fn a_changed_email_is_one_create_and_one_delete() {
+        let emails = vec![email("me_1", "ana@example.com", true, 1)];
+
+        let steps = plan_for(Some("Ana.Soler@example.com"), emails);
+
+        assert_eq!(
+            steps,
+            [
+                Step::CreateEmail {
+                    email: "Ana.Soler@example.com".to_owned()
+                },
+                Step::DeleteEmail {
+                    email_id: "me_1".to_owned()
+                }
+            ]
+        );
     }
 }
