@@ -120,6 +120,46 @@ impl TestEngine {
         self.run(&self.client, employees.as_ref(), true).await
     }
 
+    /// A full reconcile of the stored records against the emulator.
+    pub async fn reconcile(&self) -> RunReport {
+        let options = RunOptions {
+            dry_run: false,
+            concurrency: self.concurrency,
+            now: hr_domain::Clock::now(self.clock.as_ref()),
+        };
+        sync_engine::run::reconcile(self.context(&self.client), options, &NoProgress)
+            .await
+            .unwrap()
+    }
+
+    /// The preview of a snapshot (`Some`) or of a reconcile (`None`); changes nothing.
+    pub async fn preview(&self, employees: Option<&[Employee]>) -> sync_engine::run::Preview {
+        let ctx = self.context(&self.client);
+        let now = hr_domain::Clock::now(self.clock.as_ref());
+        let prepared = match employees {
+            Some(employees) => {
+                sync_engine::run::prepare_snapshot(ctx, employees.to_vec(), now).await
+            }
+            None => sync_engine::run::prepare_reconcile(ctx, now).await,
+        };
+        prepared.unwrap().preview()
+    }
+
+    fn context<'a>(&'a self, api: &'a dyn Akiles) -> SnapshotContext<'a> {
+        SnapshotContext {
+            api,
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            tenant: TENANT,
+            mapping: &self.mapping,
+            credentials: self.credentials,
+            name_max_bytes: self.name_max_bytes,
+            time_zone: &self.time_zone,
+            deliver: sync_engine::apply::Deliver::default(),
+            guard: self.guard,
+        }
+    }
+
     async fn run(&self, api: &dyn Akiles, employees: &[Employee], dry_run: bool) -> RunReport {
         let ctx = SnapshotContext {
             api,
