@@ -489,3 +489,66 @@ async fn b24_a_rehire_under_a_new_id_whose_email_is_still_held_is_reported_not_d
         engine.emulator.calls()
     );
 }
+
+#[tokio::test]
+async fn a_cancelled_termination_clears_ends_at_with_one_patch() {
+    let engine = engine_in("Europe/Madrid", NOW).await;
+    let ana = employee("E-1", "Ana Pérez", &["Production"]).starting(date!(2026 - 04 - 01));
+    engine
+        .sync([ana.clone().ending(date!(2026 - 03 - 31))])
+        .await;
+    let member_id = engine.member_of("E-1").id;
+    engine.emulator.reset_calls();
+
+    engine.sync([ana.clone()]).await;
+
+    assert_eq!(engine.calls(UPDATE_MEMBER), 1);
+    assert_eq!(engine.emulator.write_calls(), 1);
+    let member = engine.member_of("E-1");
+    assert_eq!(member.id, member_id);
+    assert_eq!(
+        (member.starts_at, member.ends_at),
+        (Some(datetime!(2026-03-31 22:00 UTC)), None)
+    );
+    assert_second_run_writes_nothing(&engine, [ana]).await;
+}
+
+#[tokio::test]
+async fn a_postponed_start_date_moves_starts_at_with_one_patch() {
+    let engine = engine_in("Europe/Madrid", NOW).await;
+    let ana = employee("E-1", "Ana Pérez", &["Production"]).starting(date!(2026 - 04 - 01));
+    engine.sync([ana.clone()]).await;
+    engine.emulator.reset_calls();
+
+    let later = ana.starting(date!(2026 - 11 - 02));
+    engine.sync([later.clone()]).await;
+
+    assert_eq!(engine.calls(UPDATE_MEMBER), 1);
+    assert_eq!(engine.emulator.write_calls(), 1);
+    assert_eq!(
+        window(&engine, "E-1"),
+        (Some(datetime!(2026-11-01 23:00 UTC)), None),
+        "November is back on +01:00"
+    );
+    assert_second_run_writes_nothing(&engine, [later]).await;
+}
+
+#[tokio::test]
+async fn b24_a_rehire_under_a_new_id_in_the_snapshot_that_drops_the_old_id_takes_the_email() {
+    let engine = b24_engine().await;
+    engine.sync([kwame()]).await;
+    let old_id = engine.member_of("E-1027").id;
+    engine.emulator.reset_calls();
+
+    let rehired = employee("E-2027", "Kwame Mensah", &["Lab-B"]).email("kwame.mensah@example.com");
+    let report = engine.sync([rehired.clone()]).await;
+
+    assert_eq!(report.failures().count(), 0, "{:?}", report_errors(&report));
+    assert!(engine.owned_members_of("E-1027").is_empty());
+    let member = engine.member_of("E-2027");
+    assert_ne!(member.id, old_id);
+    assert_eq!(live_emails(&member), ["kwame.mensah@example.com"]);
+    assert_eq!(engine.calls(DELETE_MEMBER), 1);
+    assert_eq!(engine.calls(CREATE_EMAIL), 1);
+    assert_second_run_writes_nothing(&engine, [rehired]).await;
+}
