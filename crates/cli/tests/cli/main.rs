@@ -1,6 +1,7 @@
 //! End-to-end tests of the `akiles-hr-sync` binary against the in-process emulator.
 
 mod import_hrdataset;
+mod reconcile_hrdataset;
 mod serve;
 
 use std::path::{Path, PathBuf};
