@@ -212,6 +212,31 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::reconcile::ReconcileError> for ApiError {
+    fn from(error: crate::reconcile::ReconcileError) -> Self {
+        use crate::reconcile::ReconcileError;
+        use sync_engine::run::RunError;
+        match error {
+            ReconcileError::UnknownTenant(_) => ApiError::not_found("tenant"),
+            ReconcileError::Busy(_) => ApiError::conflict(error.to_string()),
+            ReconcileError::ReconnectNeeded => {
+                ApiError::conflict("the tenant's Akiles connection needs to be (re)connected first")
+            }
+            ReconcileError::Run(RunError::AmbiguousGroup { .. } | RunError::BlankHrGroup) => {
+                let message = std::error::Error::source(&error)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                ApiError::invalid(vec![Problem::new("mapping", message)])
+            }
+            ReconcileError::Run(RunError::Read { .. }) | ReconcileError::Connection(_) => {
+                ApiError::unavailable(error)
+            }
+            ReconcileError::Store(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::BytesRejection> for ApiError {
     fn from(error: axum::extract::rejection::BytesRejection) -> Self {
         if error.status() == StatusCode::PAYLOAD_TOO_LARGE {

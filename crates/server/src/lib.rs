@@ -11,8 +11,10 @@ pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod reconcile;
 pub mod request_log;
 pub mod routes;
+pub mod scheduler;
 pub mod settings;
 pub mod signature;
 pub mod state;
@@ -81,6 +83,11 @@ route_table!(MANAGE_ROUTES, manage_router:
     get "/api/v1/manage/tenants/{tenant}/jobs" => routes::manage::jobs::list,
     post "/api/v1/manage/tenants/{tenant}/jobs/{job_id}/retry" => routes::manage::jobs::retry,
     post "/api/v1/manage/tenants/{tenant}/sync" => routes::manage::jobs::sync_now,
+    post "/api/v1/manage/tenants/{tenant}/reconcile" => routes::manage::reconcile::reconcile,
+    post "/api/v1/manage/tenants/{tenant}/preview" => routes::manage::reconcile::preview,
+    get "/api/v1/manage/tenants/{tenant}/held-deletions" => routes::manage::held::list,
+    post "/api/v1/manage/tenants/{tenant}/held-deletions/approve" => routes::manage::held::approve,
+    post "/api/v1/manage/tenants/{tenant}/held-deletions/reject" => routes::manage::held::reject,
 );
 
 /// Every route of the service: operations, push API, management API and admin pages,
@@ -133,7 +140,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop, stopping) = watch::channel(false);
+    reconcile::record_all_held_deletions(&state).await;
     let workers = worker::spawn_pool(state.clone(), stopping.clone());
+    let scheduler = scheduler::spawn_scheduler(state.clone(), stopping.clone());
 
     let app = router(state);
     let mut http_stopping = stopping.clone();
@@ -154,6 +163,9 @@ pub async fn serve(
             served
         }
     };
+    if let Err(e) = scheduler.await {
+        tracing::error!(error = %e, "The reconcile scheduler panicked");
+    }
     match tokio::time::timeout(WORKER_GRACE, workers.wait()).await {
         Ok(()) => tracing::info!("Workers stopped"),
         Err(_) => tracing::warn!("Workers still running after the grace period; leaving them"),

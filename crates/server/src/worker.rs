@@ -9,14 +9,21 @@
 //!   ([`sync_engine::sync_employee`]). Applied or unchanged: the job is done. Otherwise it
 //!   is retried with exponential backoff and jitter, and marked failed after
 //!   `workers.max_attempts` attempts (visible, and retriable through the management API).
-//! - `sync_tenant`: queues a `sync_employee` job for every employee of the tenant.
+//! - `sync_tenant`: a full reconcile of the tenant ([`crate::reconcile`]) under its run
+//!   lock. The store never runs it beside another job of its tenant. When another run
+//!   (an import) holds the lock, the job waits [`RUN_LOCK_RECHECK`] without using an
+//!   attempt; a run with failed employees is retried like an employee job.
+//!
+//! A `sync_employee` job never deletes a member whose deletion the guard held for an
+//! admin, or an admin rejected (for the same record): it ends as `held`. An approved
+//! deletion goes ahead, and its row is cleared.
 //!
 //! A tenant whose Akiles connection needs an admin (not connected, or the token source
 //! says [`TokenError::ReconnectRequired`]) keeps its jobs queued: they are deferred
 //! ([`sync_store::Store::defer_job`]) every [`RECONNECT_RECHECK`] without using up an
 //! attempt, however long the wait, so they still have every retry once connected. A
 //! reconnect does not wait for the recheck: the OAuth callback queues a `sync_tenant` job,
-//! whose enqueue of each employee makes that employee's deferred job due at once.
+//! which after its reconcile makes the tenant's deferred jobs due at once.
 //!
 //! On shutdown a worker stops claiming and finishes the job it holds.
 
@@ -26,14 +33,16 @@ use akiles_client::{ClientError, TokenError};
 use anyhow::Context;
 use sync_engine::apply::{ApplyContext, Outcome};
 use sync_engine::desired::{DesiredMember, Policy};
+use sync_engine::run::RunReport;
 use sync_engine::run::{broken_for, held_groups, resolve_mapping};
-use sync_store::{ConnectionState, Job, JobKind, StoreError};
+use sync_store::{ConnectionState, HeldDeletion, HoldState, Job, JobKind, JobState, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, error, info, warn};
 
 use crate::connections::ConnectionError;
 use crate::metrics::job_outcome;
+use crate::reconcile::{ReconcileError, reconcile_as};
 use crate::state::AppState;
 use crate::tenant_settings::TenantSettings;
 
@@ -41,6 +50,12 @@ use crate::tenant_settings::TenantSettings;
 /// again. A reconnect makes the job due at once, so this only bounds a missed wake-up
 /// (for example a connection repaired outside the OAuth callback).
 const RECONNECT_RECHECK: Duration = Duration::from_secs(30);
+
+/// How long a reconcile waits when another run of its tenant holds the run lock.
+const RUN_LOCK_RECHECK: Duration = Duration::from_secs(5);
+
+/// At most this many waiting jobs are made due after a reconcile.
+const WAKE_LIMIT: u32 = 10_000;
 
 /// The running workers.
 #[derive(Debug)]
@@ -101,6 +116,8 @@ enum Verdict {
     Retry(String),
     /// The tenant's connection needs an admin; wait without giving up or using an attempt.
     AwaitConnection,
+    /// Another run holds the tenant; try again after this long without using an attempt.
+    Wait(Duration),
 }
 
 async fn run_job(state: &AppState, worker: &str, job: Job) {
@@ -115,7 +132,7 @@ async fn run_job(state: &AppState, worker: &str, job: Job) {
     async {
         let verdict = match job.kind {
             JobKind::SyncEmployee => sync_employee_job(state, &job).await,
-            JobKind::SyncTenant => sync_tenant_job(state, &job).await,
+            JobKind::SyncTenant => sync_tenant_job(state, worker, &job).await,
         };
         settle(state, worker, &job, verdict).await;
     }
@@ -145,6 +162,11 @@ async fn settle(state: &AppState, worker: &str, job: &Job, verdict: Verdict) {
                 .store
                 .defer_job(job.id, worker, now + RECONNECT_RECHECK)
                 .await
+        }
+        Verdict::Wait(delay) => {
+            job_outcome(kind, "waiting_for_run");
+            debug!("Job {id} waits for another run of tenant {}", job.tenant);
+            state.store.defer_job(job.id, worker, now + *delay).await
         }
         Verdict::Retry(reason) if job.attempts >= state.settings.workers.max_attempts => {
             job_outcome(kind, "failed");
@@ -184,27 +206,69 @@ fn backoff(state: &AppState, attempts: u32) -> Duration {
     half + Duration::from_millis(jitter_ms)
 }
 
-async fn sync_tenant_job(state: &AppState, job: &Job) -> Verdict {
-    let result = async {
-        let employees = state.store.employees(&job.tenant).await?;
-        for stored in &employees {
-            let id = &stored.employee.id;
-            state
-                .store
-                .enqueue(&job.tenant, JobKind::SyncEmployee, Some(id))
-                .await?;
+async fn sync_tenant_job(state: &AppState, worker: &str, job: &Job) -> Verdict {
+    let tenant = job.tenant.as_str();
+    match reconcile_as(state, tenant, worker, false).await {
+        Ok(report) => {
+            wake_waiting_jobs(state, tenant).await;
+            tenant_verdict(state, tenant, &report).await
         }
-        Ok::<usize, StoreError>(employees.len())
-    }
-    .await;
-    match result {
-        Ok(count) => {
-            state.wake_workers();
-            info!(tenant = %job.tenant, employees = count, "Queued a sync of {count} employees of tenant {}", job.tenant);
-            Verdict::Done("queued_employees")
+        Err(ReconcileError::UnknownTenant(_)) => Verdict::Done("tenant_gone"),
+        Err(ReconcileError::Busy(_)) => Verdict::Wait(RUN_LOCK_RECHECK),
+        Err(ReconcileError::ReconnectNeeded) => Verdict::AwaitConnection,
+        Err(e) if needs_reconnect(state, tenant).await => {
+            debug!(error = %e, "The reconcile failed while the connection is down");
+            Verdict::AwaitConnection
         }
-        Err(e) => Verdict::Retry(format!("queueing the tenant's employees failed: {e}")),
+        Err(e) => Verdict::Retry(format!("{:#}", anyhow::Error::new(e))),
     }
+}
+
+/// How a reconcile's report ends its job.
+async fn tenant_verdict(state: &AppState, tenant: &str, report: &RunReport) -> Verdict {
+    if report.refused.is_some() {
+        return Verdict::Done("refused");
+    }
+    let failed = report.failures().count();
+    if failed == 0 {
+        return Verdict::Done(if report.held_deletions.is_empty() {
+            "reconciled"
+        } else {
+            "held"
+        });
+    }
+    if needs_reconnect(state, tenant).await {
+        return Verdict::AwaitConnection;
+    }
+    Verdict::Retry(format!("{failed} employees failed in the reconcile"))
+}
+
+/// Makes the tenant's waiting employee jobs due now: after a reconnect they need not wait
+/// for their recheck (the reconcile has done their work, so they find nothing to do).
+async fn wake_waiting_jobs(state: &AppState, tenant: &str) {
+    let waiting = match state
+        .store
+        .jobs(Some(tenant), Some(JobState::Queued), WAKE_LIMIT)
+        .await
+    {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            warn!(error = %e, "Could not list the waiting jobs of tenant {tenant}");
+            return;
+        }
+    };
+    let now = state.clock.now();
+    for job in waiting.iter().filter(|j| j.run_at > now) {
+        let Some(id) = &job.employee_id else { continue };
+        if let Err(e) = state
+            .store
+            .enqueue(tenant, JobKind::SyncEmployee, Some(id))
+            .await
+        {
+            warn!(error = %e, job.id = job.id.0, "Could not make job {} due", job.id.0);
+        }
+    }
+    state.wake_workers();
 }
 
 async fn sync_employee_job(state: &AppState, job: &Job) -> Verdict {
@@ -290,6 +354,22 @@ async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobEr
         .present
         .then(|| DesiredMember::from_employee(&stored.employee, &policy, now))
         .flatten();
+    let hold = state
+        .store
+        .held_deletions(tenant)
+        .await
+        .context("reading the held deletions")?
+        .into_iter()
+        .find(|h| &h.employee_id == id);
+    if desired.is_none()
+        && !observed.is_empty()
+        && hold
+            .as_ref()
+            .is_some_and(|h| blocks_deletion(h, stored.version))
+    {
+        debug!("The deletion of employee {id}'s member waits for an admin; not deleted");
+        return Ok(Verdict::Done("held"));
+    }
     let held = held_groups(&resolved, &groups, observed.iter());
     let extra_errors = match &desired {
         Some(_) => broken_for(&stored.employee, &resolved.broken),
@@ -307,6 +387,16 @@ async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobEr
     };
     let report =
         sync_engine::sync_employee(ctx, id, desired.as_ref(), observed, extra_errors).await;
+    let succeeded = matches!(report.outcome, Outcome::Unchanged | Outcome::Applied);
+    if succeeded && hold.is_some() {
+        // Approved and applied, or the employee has access again: the row is done with.
+        state
+            .store
+            .clear_held_deletion(tenant, id)
+            .await
+            .context("clearing the held deletion")?;
+        crate::reconcile::record_held_deletions(state, tenant).await;
+    }
     Ok(match report.outcome {
         Outcome::Unchanged => Verdict::Done("unchanged"),
         Outcome::Applied => Verdict::Done("applied"),
@@ -315,6 +405,16 @@ async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobEr
         }
         Outcome::Incomplete | Outcome::Failed => Verdict::Retry(report.errors.join("; ")),
     })
+}
+
+/// Whether a stored guard decision forbids deleting the employee's member now: it waits
+/// for an admin, or an admin rejected it while the record is as it was.
+fn blocks_deletion(hold: &HeldDeletion, record_version: i64) -> bool {
+    match hold.state {
+        HoldState::Held => true,
+        HoldState::Rejected => hold.record_version == Some(record_version),
+        HoldState::Approved => false,
+    }
 }
 
 /// True when the tenant's connection is no longer usable.

@@ -152,6 +152,8 @@ pub async fn prepare_tenant(
         }},
         "credentials": {},
         "member_name_max_bytes": 255,
+        // Scheduled reconciles would race the tests' own jobs; tests queue them by hand.
+        "reconcile_every_minutes": 0,
     });
     store.save_tenant_settings(tenant, &settings).await.unwrap();
     if connected {

@@ -96,7 +96,7 @@ pub struct SyncNowResponse {
     pub job_id: i64,
 }
 
-/// `POST /api/v1/manage/tenants/{tenant}/sync`: queues a sync of every employee.
+/// `POST /api/v1/manage/tenants/{tenant}/sync`: queues a full reconcile of the tenant.
 pub async fn sync_now(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,

@@ -3,8 +3,9 @@
 //! Same safety rules as the file import: every record is checked first and one bad
 //! record refuses the whole snapshot (every problem listed by index and field); an empty
 //! snapshot or one listing an employee twice changes nothing. Then every listed employee
-//! is stored and every stored employee missing from the list is removed, each with its
-//! job.
+//! is stored and every stored employee missing from the list is removed, and one full
+//! reconcile of the tenant is queued (no job per employee), so the deletion guard sees
+//! the whole snapshot: many members to delete at once are held for an admin.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +15,7 @@ use axum::http::StatusCode;
 use hr_domain::{Employee, EmployeeId, RepeatedField, UniqueValues};
 use serde::Serialize;
 use serde_json::Value;
-use sync_store::PutOutcome;
+use sync_store::{JobKind, PutOutcome};
 
 use super::SignedWrite;
 use super::input::{self, Problems};
@@ -26,13 +27,15 @@ use crate::state::AppState;
 pub struct SnapshotResponse {
     /// `accepted` when anything was stored, else `unchanged`.
     pub status: &'static str,
-    /// Employees stored (new or changed), each with a job.
+    /// Employees stored (new or changed).
     pub stored: usize,
     pub unchanged: usize,
     /// Records older than what is stored, ignored.
     pub stale: usize,
-    /// Employees missing from the snapshot, removed, each with a job.
+    /// Employees missing from the snapshot, removed.
     pub removed: usize,
+    /// The reconcile queued to apply the snapshot.
+    pub job_id: i64,
 }
 
 /// `POST /api/v1/snapshot`.
@@ -46,14 +49,11 @@ pub async fn post_snapshot(
     let tenant = write.tenant.tenant();
 
     // TODO(robustness): the records are written one transaction each, not all in one; a
-    // crash half-way leaves part of the snapshot stored (and queued). Re-sending the
-    // snapshot finishes it, since stored records come back `unchanged`.
+    // crash half-way leaves part of the snapshot stored and no reconcile queued (the
+    // schedule runs one later). Re-sending the snapshot finishes it.
     let mut response = SnapshotResponse::default();
     for employee in &employees {
-        let outcome = state
-            .store
-            .put_employee_and_enqueue(tenant, employee, version)
-            .await?;
+        let outcome = state.store.put_employee(tenant, employee, version).await?;
         super::record_hr_change(&state, tenant, &employee.id, "upsert", version, outcome).await;
         count(&mut response, outcome, false);
     }
@@ -62,7 +62,7 @@ pub async fn post_snapshot(
         if stored.present && !listed.contains(&stored.employee.id) {
             let outcome = state
                 .store
-                .remove_employee_and_enqueue(tenant, &stored.employee.id, version)
+                .remove_employee(tenant, &stored.employee.id, version)
                 .await?;
             let id = &stored.employee.id;
             super::record_hr_change(&state, tenant, id, "delete", version, outcome).await;
@@ -70,15 +70,20 @@ pub async fn post_snapshot(
         }
     }
 
+    // Queued even when nothing changed: the reconcile also repairs drift in Akiles.
+    let job = state
+        .store
+        .enqueue(tenant, JobKind::SyncTenant, None)
+        .await?;
+    response.job_id = job.0;
+    state.wake_workers();
     let changed = response.stored + response.removed > 0;
-    if changed {
-        state.wake_workers();
-    }
     tracing::info!(
         employees = employees.len(),
         stored = response.stored,
         removed = response.removed,
-        "Snapshot of {} employees received: {} stored, {} removed",
+        job.id = job.0,
+        "Snapshot of {} employees received: {} stored, {} removed; reconcile queued",
         employees.len(),
         response.stored,
         response.removed,
