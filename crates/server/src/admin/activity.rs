@@ -53,6 +53,8 @@ pub struct RunRow {
     pub started: String,
     pub finished: String,
     pub summary: String,
+    /// The run's outcome in words: refused, deletions held or kept ([`run_outcome`]).
+    pub outcome: Vec<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -93,11 +95,33 @@ pub async fn page(
                 kind: r.kind,
                 started: when(r.started_at),
                 finished: r.finished_at.map_or_else(|| "running".to_owned(), when),
+                outcome: run_outcome(&r.summary),
                 summary: r.summary.to_string(),
             })
             .collect(),
     };
     Ok(session.render(page))
+}
+
+/// What an admin must know about a run, from its summary: `suspicious: refused …`,
+/// `N deletions held …`, `N deletions kept …`; empty for an ordinary run.
+pub fn run_outcome(summary: &serde_json::Value) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(why) = summary.get("refused").and_then(|v| v.as_str()) {
+        words.push(format!("suspicious: refused ({why})"));
+    }
+    let count = |key: &str| summary.get(key).and_then(serde_json::Value::as_u64);
+    if let Some(held) = count("held_deletions").filter(|n| *n > 0) {
+        let reason = summary.get("held_reason").and_then(|v| v.as_str());
+        words.push(match reason {
+            Some(reason) => format!("{held} deletions held: {reason}"),
+            None => format!("{held} deletions held"),
+        });
+    }
+    if let Some(kept) = count("kept_deletions").filter(|n| *n > 0) {
+        words.push(format!("{kept} deletions kept, rejected by an admin"));
+    }
+    words
 }
 
 /// `POST /admin/tenants/{tenant}/jobs/{job_id}/retry`: queues a failed job again.
@@ -115,4 +139,33 @@ pub async fn retry(
     state.wake_workers();
     tracing::info!(tenant = %tenant, job.id = job_id, "Queued failed job {job_id} again from the admin pages");
     Ok(session.redirect(&page, Flash::ok(format!("Job {job_id} is queued again."))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_run_and_held_deletions_are_told_in_words() {
+        let refused = serde_json::json!({ "refused": "the file is empty", "suspicious": true });
+        let held = serde_json::json!({
+            "refused": null,
+            "held_deletions": 28,
+            "held_reason": "28 of the 40 members would be deleted",
+            "kept_deletions": 2,
+        });
+
+        assert_eq!(
+            run_outcome(&refused),
+            vec!["suspicious: refused (the file is empty)"]
+        );
+        assert_eq!(
+            run_outcome(&held),
+            vec![
+                "28 deletions held: 28 of the 40 members would be deleted",
+                "2 deletions kept, rejected by an admin",
+            ]
+        );
+        assert!(run_outcome(&serde_json::json!({ "held_deletions": 0 })).is_empty());
+    }
 }

@@ -21,7 +21,9 @@ use sync_engine::MappingSpec;
 use sync_store::{ApiKeyId, ConnectionState, JobKind};
 
 use super::connect::{ConnectionView, connection_words};
+use super::deletions::held_waiting;
 use super::page::{Chrome, Flash, PageError, existing_tenant, when};
+use super::run_settings::{RunSettingsView, parse_run_settings};
 use super::session::AdminSession;
 use crate::extract::ApiPath;
 use crate::state::AppState;
@@ -72,6 +74,10 @@ struct IntegrationPage {
     rows: Vec<MappingRow>,
     keys: Vec<KeyRow>,
     signing_secret_set: bool,
+    /// Time zone, deletion guard and reconcile interval, as the form shows them.
+    run_settings: RunSettingsView,
+    /// Member deletions the guard holds for an admin's approval.
+    held_waiting: usize,
 }
 
 /// `GET /admin/tenants/{tenant}`.
@@ -117,6 +123,8 @@ pub async fn page(
     let page = IntegrationPage {
         chrome: chrome(&session, &tenant, "integration", "Integration"),
         connection: connection_words(connection.as_ref()),
+        run_settings: RunSettingsView::of(&settings),
+        held_waiting: held_waiting(&state, &tenant).await?,
         oauth_ready: context.oauth.is_some(),
         credentials: settings.credentials,
         groups_error,
@@ -208,7 +216,8 @@ async fn key_rows(state: &AppState, tenant: &str) -> Result<Vec<KeyRow>, PageErr
 
 /// The settings form, as name/value pairs (checkbox groups repeat their name):
 /// `email`, `magic_link`, `pin`, `card` (`on`), `pin_length`, `every` (group ids),
-/// `hr.N` (an HR group) with `to.N` (its group ids).
+/// `hr.N` (an HR group) with `to.N` (its group ids), and the run fields of
+/// [`parse_run_settings`].
 pub fn parse_settings_form(
     fields: &[(String, String)],
     mut settings: TenantSettings,
@@ -260,6 +269,7 @@ pub fn parse_settings_form(
         every_employee: values("every"),
         groups,
     };
+    parse_run_settings(fields, &mut settings)?;
     Ok(settings)
 }
 
@@ -323,7 +333,7 @@ fn credentials_in_words(credentials: &CredentialSettings) -> String {
     }
 }
 
-/// `POST /admin/tenants/{tenant}/sync`: queues a sync of every employee.
+/// `POST /admin/tenants/{tenant}/sync`: queues a full reconcile of the tenant.
 pub async fn sync_now(
     State(state): State<AppState>,
     session: AdminSession,
@@ -335,7 +345,10 @@ pub async fn sync_now(
         .enqueue(&tenant, JobKind::SyncTenant, None)
         .await?;
     state.wake_workers();
-    let flash = Flash::ok("Queued a sync of every employee.");
+    let flash = Flash::ok(
+        "Queued a full reconcile: every employee is checked against Akiles and any drift \
+         is repaired.",
+    );
     Ok(session.redirect(&format!("/admin/tenants/{tenant}"), flash))
 }
 

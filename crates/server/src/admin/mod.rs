@@ -8,15 +8,21 @@
 //!   `/oauth/callback` ([`connect`]).
 //! - `/admin/tenants/{key}/employees[/{id}]`: sync state and history ([`employees`]).
 //! - `/admin/tenants/{key}/activity`: queue, runs, failed jobs ([`activity`]).
+//! - `/admin/tenants/{key}/deletions`: deletions held by the guard, approve or reject
+//!   ([`deletions`]); `/admin/tenants/{key}/settings/preview`: the effect of proposed
+//!   settings before they are saved ([`preview`]).
 //!
 //! Every form posts and answers `303 See Other` with a flash message. Cross-site form
 //! posts are refused by tower-http's `Sec-Fetch-Site`/`Origin` check on every admin route.
 
 pub mod activity;
 pub mod connect;
+pub mod deletions;
 pub mod employees;
 pub mod integration;
 pub mod page;
+pub mod preview;
+pub mod run_settings;
 pub mod session;
 pub mod tenants;
 
@@ -152,7 +158,26 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/tenants/{tenant}/jobs/{job_id}/retry",
             post(activity::retry),
         )
+        .merge(guard_routes())
         .route("/admin/static/admin.css", get(page::stylesheet))
         .layer(CsrfLayer::new())
         .layer(axum::Extension(context))
+}
+
+/// The held deletions and the settings preview.
+fn guard_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/tenants/{tenant}/settings/preview",
+            post(preview::preview),
+        )
+        .route("/admin/tenants/{tenant}/deletions", get(deletions::page))
+        .route(
+            "/admin/tenants/{tenant}/deletions/approve",
+            post(deletions::approve),
+        )
+        .route(
+            "/admin/tenants/{tenant}/deletions/reject",
+            post(deletions::reject),
+        )
 }

@@ -63,7 +63,7 @@ pub struct Chrome {
     pub flash: Option<Flash>,
     /// The tenant the page is about, if any.
     pub tenant: Option<String>,
-    /// `tenants`, `integration`, `employees` or `activity`.
+    /// `tenants`, `integration`, `employees`, `activity` or `deletions`.
     pub tab: &'static str,
     pub title: String,
 }

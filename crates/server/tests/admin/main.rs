@@ -3,6 +3,7 @@
 //! browser (reqwest, cookies kept by hand, redirects followed by hand).
 
 mod connect;
+mod guard;
 mod harness;
 mod pages;
 mod secrets;

@@ -15,6 +15,7 @@ async fn every_admin_page_sends_a_stranger_to_the_login() {
         format!("/admin/tenants/{TENANT}"),
         format!("/admin/tenants/{TENANT}/employees"),
         format!("/admin/tenants/{TENANT}/activity"),
+        format!("/admin/tenants/{TENANT}/deletions"),
         "/oauth/callback?state=x&code=y".to_owned(),
     ] {
         let response = app.get(&path).await;
@@ -92,7 +93,7 @@ async fn a_cross_site_form_post_is_refused() {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(queued_by_forgery, 0);
     let page = app.follow(genuine).await;
-    assert!(page.contains("Queued a sync of every employee."));
+    assert!(page.contains("Queued a full reconcile"));
 }
 
 #[tokio::test]
