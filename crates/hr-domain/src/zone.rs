@@ -201,4 +201,55 @@ mod tests {
             date!(2026 - 05 - 03)
         );
     }
+
+    #[test]
+    fn a_midnight_that_happens_twice_starts_the_day_at_the_first_one() {
+        // The Azores go from 01:00 (+00:00) back to 00:00 (-01:00) on 2026-10-25, and from
+        // 00:00 (-01:00) on to 01:00 (+00:00) on 2026-03-29.
+        let azores = TimeZone::parse("Atlantic/Azores").unwrap();
+
+        assert_eq!(
+            azores.start_of(date!(2026 - 10 - 25)),
+            datetime!(2026-10-25 00:00 UTC)
+        );
+        assert_eq!(
+            azores.end_of(date!(2026 - 10 - 25)),
+            datetime!(2026-10-26 01:00 UTC)
+        );
+        assert_eq!(
+            azores.start_of(date!(2026 - 03 - 29)),
+            datetime!(2026-03-29 01:00 UTC)
+        );
+    }
+
+    const ZONES: [&str; 8] = [
+        "Europe/Madrid",
+        "America/Santiago",
+        "Atlantic/Azores",
+        "America/New_York",
+        "Australia/Lord_Howe",
+        "Asia/Kathmandu",
+        "Pacific/Kiritimati",
+        "Pacific/Pago_Pago",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn every_day_is_the_window_from_its_start_to_the_next_days_start(
+            zone in proptest::sample::select(ZONES.to_vec()),
+            days in 0i64..(366 * 15),
+        ) {
+            let zone = TimeZone::parse(zone).unwrap();
+            let day = date!(2020 - 01 - 01) + time::Duration::days(days);
+            let (start, end) = (zone.start_of(day), zone.end_of(day));
+            let second = time::Duration::SECOND;
+
+            proptest::prop_assert!(start < end);
+            proptest::prop_assert_eq!(end, zone.start_of(day.next_day().unwrap()));
+            proptest::prop_assert_eq!(zone.date_at(start), day);
+            proptest::prop_assert_eq!(zone.date_at(end - second), day);
+            proptest::prop_assert_eq!(zone.date_at(end), day.next_day().unwrap());
+            proptest::prop_assert!(zone.date_at(start - second) < day);
+        }
+    }
 }
