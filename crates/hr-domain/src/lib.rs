@@ -7,6 +7,7 @@
 //! groups each HR group grants, and [`CredentialSettings`] which credentials members get.
 
 mod clock;
+pub mod delivery;
 mod mapping;
 mod text;
 mod unique;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use delivery::DeliverySettings;
 pub use mapping::{CredentialSettings, Mapping, MappingError, PinLength};
 pub use text::{has_control_character, normalize_text, truncate_utf8};
 pub use unique::{Repeat, RepeatedField, UniqueValues};
