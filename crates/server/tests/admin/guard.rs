@@ -38,26 +38,37 @@ async fn hold_state(app: &AdminApp, id: &str) -> HoldState {
         .unwrap()
 }
 
-/// Maps the HR group Sales to the Akiles group Sales with PINs on, pushes `people` in
-/// Sales, and waits until every one is in sync and the queue is empty.
-async fn connect_and_sync_sales(app: &AdminApp, people: &[(&str, &str)]) {
+/// Maps the HR group Sales to the Akiles group Sales with PINs on (and the `extra`
+/// fields), pushes `people` in Sales, and waits until every one is in sync and the queue
+/// is empty.
+async fn connect_and_sync_sales(app: &AdminApp, people: &[(&str, &str)], extra: &[(&str, &str)]) {
     app.connect().await;
     let sales = app.emulator.member_group_id("Sales").unwrap();
-    let saved = app
-        .post(
-            &format!("{PAGE}/settings"),
-            &[("pin", "on"), ("hr.0", "Sales"), ("to.0", &sales)],
-        )
-        .await;
+    let mut form = vec![("pin", "on"), ("hr.0", "Sales"), ("to.0", sales.as_str())];
+    form.extend_from_slice(extra);
+    let saved = app.post(&format!("{PAGE}/settings"), &form).await;
     assert!(app.follow(saved).await.contains("Saved."));
     for (id, name) in people {
         app.push(id, name, &["Sales"], 1).await;
     }
+    wait_until_idle(app, people.len()).await;
+}
+
+async fn live_members(app: &AdminApp) -> usize {
+    app.emulator
+        .members()
+        .iter()
+        .filter(|m| !m.is_deleted)
+        .count()
+}
+
+/// Waits until the queue is empty and `employees` employees are in sync.
+async fn wait_until_idle(app: &AdminApp, employees: usize) {
     app.until("every employee in sync", || async {
         let links = app.store.links(TENANT).await.unwrap();
         let jobs = app.store.jobs(Some(TENANT), None, 10).await.unwrap();
         jobs.is_empty()
-            && links.len() == people.len()
+            && links.len() == employees
             && links.iter().all(|l| l.state == SyncState::InSync)
     })
     .await;
@@ -216,7 +227,8 @@ async fn the_run_fields_are_saved_and_shown_again() {
 async fn the_preview_of_a_moved_group_counts_gains_and_losses_and_saves_nothing() {
     let app = spawn_admin_app().await;
     app.login().await;
-    connect_and_sync_sales(&app, &[("E-1", "Ana Quiroga"), ("E-2", "Jonas Peltier")]).await;
+    let people = [("E-1", "Ana Quiroga"), ("E-2", "Jonas Peltier")];
+    connect_and_sync_sales(&app, &people, &[]).await;
     let before = stored_settings(&app).await;
     let engineering = app
         .emulator
@@ -297,4 +309,87 @@ async fn the_new_forms_refuse_a_cross_site_post() {
     }
     assert_eq!(hold_state(&app, "E-1").await, HoldState::Held);
     assert!(app.store.jobs(None, None, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_reconcile_over_the_guard_holds_deletions_until_an_admin_approves() {
+    let app = spawn_admin_app().await;
+    app.login().await;
+    let people = [
+        ("E-1", "Ana Quiroga"),
+        ("E-2", "Jonas Peltier"),
+        ("E-3", "Priya Natarajan"),
+    ];
+    let guard = [("max_deletions", "1"), ("max_deletion_percent", "100")];
+    connect_and_sync_sales(&app, &people, &guard).await;
+    for id in ["E-2", "E-3"] {
+        let id = EmployeeId::parse(id).unwrap();
+        app.store.remove_employee(TENANT, &id, 2).await.unwrap();
+    }
+
+    let reconcile = app.post(&format!("{PAGE}/sync"), &[]).await;
+    assert!(
+        app.follow(reconcile)
+            .await
+            .contains("Queued a full reconcile")
+    );
+    app.until("two deletions held", || async {
+        app.store.held_deletions(TENANT).await.unwrap().len() == 2
+    })
+    .await;
+    let integration = app.page(PAGE).await;
+    let activity = app.page(&format!("{PAGE}/activity")).await;
+    let list = app.page(&format!("{PAGE}/deletions")).await;
+
+    assert!(integration.contains("2 member deletions are held for your approval."));
+    assert!(
+        activity.contains("2 deletions held: 2 of the 3 members"),
+        "{activity}"
+    );
+    assert!(list.contains("data-employee=\"E-2\" data-state=\"held\""));
+    assert!(list.contains("data-employee=\"E-3\" data-state=\"held\""));
+    assert_eq!(live_members(&app).await, 3, "nothing deleted yet");
+
+    let approved = app
+        .post(&format!("{PAGE}/deletions/approve"), &[("scope", "all")])
+        .await;
+    assert!(
+        app.follow(approved)
+            .await
+            .contains("Approved 2 held deletions")
+    );
+    app.until("the approved members to be deleted", || async {
+        live_members(&app).await == 1 && app.store.held_deletions(TENANT).await.unwrap().is_empty()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reconcile_of_an_emptied_store_is_refused_and_the_activity_page_says_so() {
+    let app = spawn_admin_app().await;
+    app.login().await;
+    connect_and_sync_sales(
+        &app,
+        &[("E-1", "Ana Quiroga"), ("E-2", "Jonas Peltier")],
+        &[],
+    )
+    .await;
+    for id in ["E-1", "E-2"] {
+        let id = EmployeeId::parse(id).unwrap();
+        app.store.remove_employee(TENANT, &id, 2).await.unwrap();
+    }
+
+    app.post(&format!("{PAGE}/sync"), &[]).await;
+    app.until("the refused run", || async {
+        let runs = app.store.runs(TENANT, 5).await.unwrap();
+        runs.iter().any(|r| r.summary.get("suspicious").is_some())
+    })
+    .await;
+    let activity = app.page(&format!("{PAGE}/activity")).await;
+
+    assert!(
+        activity.contains("suspicious: refused (the store holds no current employee"),
+        "{activity}"
+    );
+    assert_eq!(live_members(&app).await, 2);
 }
