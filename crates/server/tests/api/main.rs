@@ -2,6 +2,7 @@
 //! the Akiles emulator on its own port.
 
 mod cases;
+mod guard;
 mod helpers;
 mod isolation;
 mod jobs;
