@@ -434,9 +434,15 @@ impl fmt::Debug for Employee {
 
 impl Employee {
     /// Whether the employee should hold access on `today` (a calendar date in the tenant's
-    /// reckoning): active, and not past the last day of work.
+    /// reckoning): not past the last day of work, and active — or marked terminated ahead
+    /// of a last day still to come (HR often records a leaver before they leave; they keep
+    /// access until the end of that day).
     pub fn has_access_on(&self, today: Date) -> bool {
-        self.status == EmploymentStatus::Active && self.end_date.is_none_or(|end| end >= today)
+        match (self.status, self.end_date) {
+            (EmploymentStatus::Active, end) => end.is_none_or(|end| end >= today),
+            (EmploymentStatus::Terminated, Some(end)) => end >= today,
+            (EmploymentStatus::Terminated, None) => false,
+        }
     }
 }
 
@@ -584,6 +590,12 @@ mod tests {
         assert!(employee.has_access_on(date!(2026 - 03 - 31)));
         assert!(!employee.has_access_on(date!(2026 - 04 - 01)));
         employee.status = EmploymentStatus::Terminated;
+        assert!(
+            employee.has_access_on(date!(2026 - 03 - 31)),
+            "until the last day"
+        );
+        assert!(!employee.has_access_on(date!(2026 - 04 - 01)));
+        employee.end_date = None;
         assert!(!employee.has_access_on(date!(2026 - 01 - 01)));
     }
 

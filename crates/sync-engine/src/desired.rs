@@ -351,6 +351,20 @@ mod tests {
             DesiredMember::from_employee(&e, &policy(), datetime!(2026-07-01 0:00 UTC)).is_none()
         );
         e.status = EmploymentStatus::Terminated;
+        e.end_date = None;
         assert!(DesiredMember::from_employee(&e, &policy(), JAN_1).is_none());
+    }
+
+    #[test]
+    fn a_termination_recorded_ahead_keeps_access_until_the_last_day() {
+        let mut e = employee("E-1");
+        e.status = EmploymentStatus::Terminated;
+
+        let desired = DesiredMember::from_employee(&e, &policy(), JAN_1).unwrap();
+
+        assert_eq!(desired.ends_at, Some(datetime!(2026-07-01 0:00 UTC)));
+        assert!(
+            DesiredMember::from_employee(&e, &policy(), datetime!(2026-07-01 0:00 UTC)).is_none()
+        );
     }
 }

@@ -215,8 +215,9 @@ async fn sync_and_check(engine: &TestEngine, staff: &[Employee]) -> Result<(), T
     let mut with_access = 0;
     for e in staff {
         let members = engine.owned_members_of(e.id.as_str());
-        let has_access = e.status == hr_domain::EmploymentStatus::Active
-            && e.end_date.is_none_or(|d| d >= TODAY);
+        // Active, or terminated ahead of a last day still to come; never past that day.
+        let has_access = e.end_date.is_none_or(|d| d >= TODAY)
+            && (e.status == hr_domain::EmploymentStatus::Active || e.end_date.is_some());
         if !has_access {
             prop_assert!(members.is_empty(), "{} has no access", e.id);
             continue;
