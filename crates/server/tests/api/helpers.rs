@@ -101,7 +101,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
 }
 
-fn test_settings(emulator: &RunningEmulator, database: &str, options: &Options) -> Settings {
+pub fn test_settings(emulator: &RunningEmulator, database: &str, options: &Options) -> Settings {
     let token = if options.management_token {
         format!("management_token = \"{MANAGEMENT_TOKEN}\"")
     } else {

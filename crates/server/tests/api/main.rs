@@ -2,9 +2,11 @@
 //! the Akiles emulator on its own port.
 
 mod cases;
+mod deliveries;
 mod guard;
 mod helpers;
 mod isolation;
 mod jobs;
 mod push;
+mod reconcile;
 mod signature;
