@@ -87,6 +87,10 @@ pub struct EmployeeReport {
     /// The first plan, for printing (`-v`).
     #[serde(skip)]
     pub plan: Vec<String>,
+    /// A create was refused because another member holds the e-mail or card: a later
+    /// pass in the same run may succeed once that member lets go of it.
+    #[serde(skip)]
+    pub taken_elsewhere: bool,
 }
 
 impl EmployeeReport {
@@ -99,6 +103,7 @@ impl EmployeeReport {
             errors: Vec::new(),
             warnings,
             plan: Vec::new(),
+            taken_elsewhere: false,
         }
     }
 }
@@ -233,7 +238,15 @@ async fn execute(
                 return Err(UnsureCall { step, error });
             }
             Err(StepError::Failed(error)) => {
-                report.errors.push(format!("{step}: {error}"));
+                match taken_elsewhere(step, &error) {
+                    Some(what) => {
+                        report.taken_elsewhere = true;
+                        report.errors.push(format!(
+                            "{step}: {what} ({error}); free it there or correct the record in HR"
+                        ));
+                    }
+                    None => report.errors.push(format!("{step}: {error}")),
+                }
                 if matches!(step, Step::CreateMember { .. }) {
                     break;
                 }
@@ -332,6 +345,23 @@ async fn run_step(
         }
     }
     Ok(())
+}
+
+/// What another member holds, when a create failed because of it.
+fn taken_elsewhere(step: &Step, error: &ClientError) -> Option<&'static str> {
+    let ClientError::Api { status, body } = error else {
+        return None;
+    };
+    let reason = body.args.get("reason").map(String::as_str);
+    match step {
+        Step::CreateEmail { .. } if *status == 409 || body.kind == "email_in_use" => {
+            Some("the e-mail address is held by another Akiles member")
+        }
+        Step::CreateCard { .. } if reason == Some("already_assigned") => {
+            Some("the card is assigned to another Akiles member")
+        }
+        _ => None,
+    }
 }
 
 fn classify(error: ClientError) -> StepError {

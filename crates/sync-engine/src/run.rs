@@ -694,8 +694,13 @@ impl PreparedSnapshot<'_> {
         // PIN is freed before a hire in the same snapshot is given it.
         let (leavers, others): (Vec<Work>, Vec<Work>) =
             work.into_iter().partition(|w| w.desired.is_none());
+        let desired: BTreeMap<EmployeeId, DesiredMember> = others
+            .iter()
+            .filter_map(|w| Some((w.id.clone(), w.desired.clone()?)))
+            .collect();
         let mut reports = apply_all(apply, leavers, concurrency, progress).await;
         reports.extend(apply_all(apply, others, concurrency, progress).await);
+        retry_taken(apply, &desired, &mut reports).await;
         report.employees = reports;
         report
             .employees
@@ -722,6 +727,41 @@ impl PreparedSnapshot<'_> {
             failed, "Sync run finished: {applied}"
         );
         Ok(report)
+    }
+}
+
+/// One more pass, one employee at a time, for those whose e-mail or card create was
+/// refused because another member held it: when two employees swap addresses (or cards),
+/// each held the other's until its own pass removed it.
+async fn retry_taken(
+    apply: ApplyContext<'_>,
+    desired: &BTreeMap<EmployeeId, DesiredMember>,
+    reports: &mut [EmployeeReport],
+) {
+    for report in reports.iter_mut().filter(|r| r.taken_elsewhere) {
+        let Some(wanted) = desired.get(&report.employee_id) else {
+            continue;
+        };
+        let id = report.employee_id.clone();
+        let observed = match apply.api.owned_members_of(apply.tenant, id.as_str()).await {
+            Ok(members) => members,
+            Err(error) => {
+                warn!(employee.id = %id, error = %error, "Could not look employee {id} up again");
+                continue;
+            }
+        };
+        let again = sync_employee(apply, &id, Some(wanted), observed, Vec::new()).await;
+        for (kind, n) in &again.applied {
+            *report.applied.entry(*kind).or_default() += n;
+        }
+        report.errors = again.errors;
+        report.taken_elsewhere = again.taken_elsewhere;
+        report.outcome = match (report.errors.is_empty(), report.applied.is_empty()) {
+            (true, true) => Outcome::Unchanged,
+            (true, false) => Outcome::Applied,
+            (false, false) => Outcome::Incomplete,
+            (false, true) => Outcome::Failed,
+        };
     }
 }
 
@@ -936,6 +976,7 @@ fn dry_run(
             .map(|d| d.warnings.clone())
             .unwrap_or_default(),
         plan: plan.steps.iter().map(ToString::to_string).collect(),
+        taken_elsewhere: false,
     };
     progress.done(&report);
     report
