@@ -11,6 +11,7 @@ which makes it the failing server; removing the file brings the server back.
 
 import argparse
 import json
+import logging
 import os
 import socket
 import sys

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod connections;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -88,6 +89,10 @@ route_table!(MANAGE_ROUTES, manage_router:
     get "/api/v1/manage/tenants/{tenant}/held-deletions" => routes::manage::held::list,
     post "/api/v1/manage/tenants/{tenant}/held-deletions/approve" => routes::manage::held::approve,
     post "/api/v1/manage/tenants/{tenant}/held-deletions/reject" => routes::manage::held::reject,
+    put "/api/v1/manage/tenants/{tenant}/smtp-password" => routes::manage::delivery::set_smtp_password,
+    delete "/api/v1/manage/tenants/{tenant}/smtp-password" => routes::manage::delivery::clear_smtp_password,
+    get "/api/v1/manage/tenants/{tenant}/deliveries" => routes::manage::delivery::list,
+    post "/api/v1/manage/tenants/{tenant}/deliveries/{delivery_id}/retry" => routes::manage::delivery::retry,
 );
 
 /// Every route of the service: operations, push API, management API and admin pages,
@@ -143,6 +148,7 @@ pub async fn serve(
     reconcile::record_all_held_deletions(&state).await;
     let workers = worker::spawn_pool(state.clone(), stopping.clone());
     let scheduler = scheduler::spawn_scheduler(state.clone(), stopping.clone());
+    let deliveries = delivery::spawn_delivery_loop(state.clone(), stopping.clone());
 
     let app = router(state);
     let mut http_stopping = stopping.clone();
@@ -165,6 +171,9 @@ pub async fn serve(
     };
     if let Err(e) = scheduler.await {
         tracing::error!(error = %e, "The reconcile scheduler panicked");
+    }
+    if let Err(e) = deliveries.await {
+        tracing::error!(error = %e, "The delivery loop panicked");
     }
     match tokio::time::timeout(WORKER_GRACE, workers.wait()).await {
         Ok(()) => tracing::info!("Workers stopped"),

@@ -3,6 +3,8 @@
 //! Names: `akiles_hr_sync_jobs{state}` (queue depth, read from the store when scraped),
 //! `akiles_hr_sync_job_outcomes_total{kind,outcome}`, `akiles_hr_sync_connections{state}`,
 //! `akiles_hr_sync_change_to_applied_seconds` (HR change received → applied in Akiles),
+//! `akiles_hr_sync_deliveries_total{outcome}` (credential e-mails: `sent`, `retrying`,
+//! `failed`, `cancelled`),
 //! `akiles_hr_sync_http_requests_total{method,route,status}`, and from the client
 //! `akiles_requests_total{method,route,status}` and
 //! `akiles_request_duration_seconds{method,route}`.
@@ -46,4 +48,21 @@ pub fn job_outcome(kind: &'static str, outcome: &'static str) {
         "outcome" => outcome,
     )
     .increment(1);
+}
+
+/// Credential e-mails, counted by how each attempt ended.
+pub fn delivery_outcomes(report: &credential_delivery::SendReport) {
+    let counts = [
+        ("sent", report.sent),
+        ("retrying", report.retrying),
+        ("failed", report.failed),
+        ("cancelled", report.cancelled),
+    ];
+    for (outcome, count) in counts {
+        if count > 0 {
+            let count = u64::try_from(count).unwrap_or(u64::MAX);
+            metrics::counter!("akiles_hr_sync_deliveries_total", "outcome" => outcome)
+                .increment(count);
+        }
+    }
 }

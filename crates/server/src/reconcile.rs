@@ -191,7 +191,7 @@ fn context<'a>(
         credentials: settings.credentials,
         name_max_bytes: settings.member_name_max_bytes,
         time_zone: &settings.time_zone,
-        deliver: sync_engine::apply::Deliver::default(),
+        deliver: settings.deliver(),
         guard: settings.deletion_guard,
     }
 }

@@ -1,8 +1,9 @@
 //! A tenant's sync settings, as stored in the tenant's settings JSON (the same shape the
 //! CLI's `import` saves).
 
-use hr_domain::{CredentialSettings, TimeZone};
+use hr_domain::{CredentialSettings, DeliverySettings, TimeZone};
 use serde::{Deserialize, Serialize};
+use sync_engine::apply::Deliver;
 use sync_engine::desired::DEFAULT_NAME_MAX_BYTES;
 use sync_engine::{DeletionGuard, MappingSpec};
 
@@ -25,6 +26,9 @@ pub struct TenantSettings {
     /// Minutes between full reconciles; 0 turns the schedule off.
     #[serde(default = "default_reconcile_minutes")]
     pub reconcile_every_minutes: u32,
+    /// Sending new PINs and magic links to the work e-mail.
+    #[serde(default)]
+    pub delivery: DeliverySettings,
 }
 
 impl Default for TenantSettings {
@@ -36,6 +40,7 @@ impl Default for TenantSettings {
             time_zone: TimeZone::utc(),
             deletion_guard: DeletionGuard::default(),
             reconcile_every_minutes: default_reconcile_minutes(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -66,12 +71,24 @@ impl TenantSettings {
             "time_zone": self.time_zone,
             "deletion_guard": self.deletion_guard,
             "reconcile_every_minutes": self.reconcile_every_minutes,
+            "delivery": self.delivery,
         })
+    }
+
+    /// Which new credentials the engine queues for delivery by e-mail.
+    pub fn deliver(&self) -> Deliver {
+        Deliver {
+            pin: self.delivery.pin,
+            magic_link: self.delivery.magic_link,
+        }
     }
 
     /// A problem with the values, naming the field.
     pub fn problem(&self) -> Option<(&'static str, &'static str)> {
         if let Some(problem) = self.deletion_guard.problem() {
+            return Some(problem);
+        }
+        if let Some(problem) = self.delivery.problem() {
             return Some(problem);
         }
         if self.member_name_max_bytes < 8 {

@@ -383,7 +383,7 @@ async fn try_sync_employee(state: &AppState, job: &Job) -> Result<Verdict, JobEr
         run: None,
         held_groups: &held,
         clock: state.clock.as_ref(),
-        deliver: sync_engine::apply::Deliver::default(),
+        deliver: settings.deliver(),
     };
     let report =
         sync_engine::sync_employee(ctx, id, desired.as_ref(), observed, extra_errors).await;

@@ -53,8 +53,9 @@ impl SmtpServer {
 
     fn spawn(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
+        let script = workspace().join("crates/delivery/tests/smtp_server.py");
         let mut child = Command::new(python())
+            .args(["-W", "ignore"])
             .arg(&script)
             .arg(dir.path())
             .args(extra)
@@ -138,12 +139,17 @@ fn wait_for_port(lines: &mpsc::Receiver<String>, child: &mut Child) -> u16 {
     }
 }
 
+/// The workspace root: every crate sits in `crates/<name>`.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// The Python to run the script with.
 fn python() -> PathBuf {
     if let Some(python) = std::env::var_os(PYTHON_VAR) {
         return PathBuf::from(python);
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/smtp-venv/bin/python");
+    let venv = workspace().join("target/smtp-venv/bin/python");
     if venv.exists() {
         return venv;
     }

@@ -1,7 +1,9 @@
 //! The management API (`/api/v1/manage`): tenants, their settings, connection status,
-//! API keys, signing secret, jobs, reconciles, previews and held deletions. Authenticated with the `management_token` setting
+//! API keys, signing secret, jobs, reconciles, previews, held deletions, and credential
+//! e-mails (SMTP password, deliveries). Authenticated with the `management_token` setting
 //! as a Bearer token; when that setting is absent the whole API answers 404.
 
+pub mod delivery;
 pub mod held;
 pub mod jobs;
 pub mod keys;

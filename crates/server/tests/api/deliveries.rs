@@ -1,0 +1,169 @@
+//! Credential e-mails through the service: settings, the write-only SMTP password, the
+//! worker queueing and the delivery loop sending to a real SMTP server.
+
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use sync_store::{CredentialKind, DeliveryState, NewDelivery, Store};
+
+use crate::helpers::{TENANT, TestApp, eventually, json_of, spawn_app};
+
+#[path = "../../../delivery/tests/delivery/smtp.rs"]
+#[expect(
+    dead_code,
+    reason = "the SMTP helper is shared with the delivery suite"
+)]
+mod smtp;
+
+use smtp::SmtpServer;
+
+fn settings_body(port: u16, delivery_extra: Value) -> Value {
+    let mut delivery = json!({
+        "pin": true,
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "username": "mailer",
+            "from": "Acme Doors <doors@example.com>",
+        },
+    });
+    if let (Some(base), Some(extra)) = (delivery.as_object_mut(), delivery_extra.as_object()) {
+        base.extend(extra.clone());
+    }
+    json!({
+        "mapping": {"groups": {"Sales": ["Sales"]}},
+        "credentials": {"pin": true},
+        "member_name_max_bytes": 255,
+        "reconcile_every_minutes": 0,
+        "delivery": delivery,
+    })
+}
+
+async fn put_settings(app: &TestApp, body: &Value) -> reqwest::Response {
+    let path = format!("/tenants/{TENANT}/settings");
+    app.manage(Method::PUT, &path)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn list_deliveries(app: &TestApp) -> reqwest::Response {
+    let path = format!("/tenants/{TENANT}/deliveries");
+    app.manage(Method::GET, &path).send().await.unwrap()
+}
+
+async fn put_password(app: &TestApp, password: &str) -> reqwest::Response {
+    let path = format!("/tenants/{TENANT}/smtp-password");
+    let body = json!({ "password": password });
+    app.manage(Method::PUT, &path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_pushed_employees_new_pin_is_sent_by_the_delivery_loop() {
+    let app = spawn_app().await;
+    let server = SmtpServer::with_login("mailer", "smtp-pass-1");
+    let saved = put_settings(&app, &settings_body(server.port, json!({}))).await;
+    assert_eq!(saved.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        put_password(&app, "smtp-pass-1").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    app.wait_for_idle_queue().await;
+
+    let mut body = crate::helpers::employee("Marta Quiroga", &["Sales"], 1);
+    body["email"] = json!("marta.quiroga@example.com");
+    app.put_employee("E-1", &body).await;
+
+    eventually("the PIN e-mail", || async { !server.received().is_empty() }).await;
+    let message = &server.received()[0];
+    assert_eq!(message.rcpt_tos, ["marta.quiroga@example.com"]);
+    assert_eq!(message.login.as_deref(), Some("mailer"));
+    eventually("the delivery marked sent", || async {
+        let listed = list_deliveries(&app).await;
+        let listed = json_of(listed, StatusCode::OK).await;
+        listed[0]["state"] == "sent"
+    })
+    .await;
+    let listed = list_deliveries(&app).await;
+    let listed = json_of(listed, StatusCode::OK).await;
+    assert_eq!(listed[0]["employee_id"], "E-1");
+    assert_eq!(listed[0]["credential"], "pin");
+    assert!(!listed.to_string().contains("marta.quiroga"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_smtp_password_is_sealed_write_only_and_clearable() {
+    let app = spawn_app().await;
+    let path = format!("/tenants/{TENANT}/smtp-password");
+
+    let set = put_password(&app, "smtp-pass-2").await;
+    let stored = app.store.smtp_password(TENANT).await.unwrap();
+    let empty = put_password(&app, "").await;
+    let cleared = app.manage(Method::DELETE, &path).send().await.unwrap();
+    let unknown = app
+        .manage(Method::PUT, "/tenants/nobody/smtp-password")
+        .json(&json!({"password": "x"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(set.status(), StatusCode::NO_CONTENT);
+    assert_eq!(stored.unwrap().expose_secret(), "smtp-pass-2");
+    let problems = json_of(empty, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(problems.to_string().contains("password"));
+    assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
+    assert!(app.store.smtp_password(TENANT).await.unwrap().is_none());
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn delivery_settings_with_a_bad_template_or_plain_remote_smtp_are_refused() {
+    let app = spawn_app().await;
+    let bad_template = json!({"templates": {"text": "Hi {{nmae}}: {{value}}"}});
+    let mut remote_plain = settings_body(2525, json!({}));
+    remote_plain["delivery"]["smtp"]["host"] = json!("smtp.example.com");
+
+    let template = put_settings(&app, &settings_body(2525, bad_template)).await;
+    let plain = put_settings(&app, &remote_plain).await;
+
+    let template = json_of(template, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(template.to_string().contains("delivery.templates.text"));
+    let plain = json_of(plain, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(plain.to_string().contains("delivery.smtp.security"));
+    assert!(plain.to_string().contains("localhost or 127.0.0.1"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_made_due_again_through_the_api() {
+    let app = spawn_app().await;
+    let new = NewDelivery {
+        employee_id: hr_domain::EmployeeId::parse("E-9").unwrap(),
+        credential: CredentialKind::Pin,
+        member_id: "mem_9".to_owned(),
+        credential_id: "mp_9".to_owned(),
+    };
+    let id = app.store.queue_delivery(TENANT, &new).await.unwrap();
+    app.store
+        .fail_delivery(id, "no work e-mail on record")
+        .await
+        .unwrap();
+    let path = format!("/tenants/{TENANT}/deliveries/{}/retry", id.0);
+
+    let retried = app.manage(Method::POST, &path).send().await.unwrap();
+    let again = app.manage(Method::POST, &path).send().await.unwrap();
+
+    assert_eq!(retried.status(), StatusCode::ACCEPTED);
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let listed = app.store.deliveries(TENANT, None, 10).await.unwrap();
+    assert_ne!(listed[0].state, DeliveryState::Failed);
+    app.shutdown().await;
+}
