@@ -3,6 +3,8 @@
 //! Names: `akiles_hr_sync_jobs{state}` (queue depth, read from the store when scraped),
 //! `akiles_hr_sync_job_outcomes_total{kind,outcome}`, `akiles_hr_sync_connections{state}`,
 //! `akiles_hr_sync_change_to_applied_seconds` (HR change received → applied in Akiles),
+//! `akiles_hr_sync_held_deletions{tenant}` and `akiles_hr_sync_suspicious_runs_total{tenant}`
+//! (see [`crate::reconcile`]),
 //! `akiles_hr_sync_deliveries_total{outcome}` (credential e-mails: `sent`, `retrying`,
 //! `failed`, `cancelled`),
 //! `akiles_hr_sync_http_requests_total{method,route,status}`, and from the client
