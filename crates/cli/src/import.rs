@@ -252,7 +252,10 @@ pub fn context<'a>(
         credentials: config.credentials,
         name_max_bytes: config.sync.member_name_max_bytes,
         time_zone: &config.sync.time_zone,
-        deliver: sync_engine::apply::Deliver::default(),
+        deliver: sync_engine::apply::Deliver {
+            pin: config.delivery.pin,
+            magic_link: config.delivery.magic_link,
+        },
         guard: config.deletion_guard,
     }
 }
@@ -265,6 +268,7 @@ pub async fn save_settings(config: &Config, store: &dyn Store) -> anyhow::Result
         "member_name_max_bytes": config.sync.member_name_max_bytes,
         "time_zone": config.sync.time_zone,
         "deletion_guard": config.deletion_guard,
+        "delivery": config.delivery,
     });
     store
         .save_tenant_settings(&config.tenant, &settings)
@@ -338,7 +342,40 @@ pub async fn run_sync(
     if let Err(e) = store.unlock_runs(&config.tenant, &holder).await {
         tracing::warn!(error = %e, "Could not release the run lock; it expires by itself");
     }
+    if result.is_ok() && config.delivery.enabled() {
+        send_deliveries(config, client, store, &clock).await;
+    }
     result
+}
+
+/// The variable holding the password of `delivery.smtp.username`.
+pub const SMTP_PASSWORD_VAR: &str = "AKILES_HR_SYNC_SMTP_PASSWORD";
+
+/// Deliveries sent per run at most; the rest wait for the next run.
+const DELIVERY_BATCH: u32 = 10_000;
+
+/// Sends the due credential e-mails after a run and prints one line. A failure is
+/// reported and tried again on the next run; it never changes the exit code.
+async fn send_deliveries(config: &Config, client: &Client, store: &dyn Store, clock: &SystemClock) {
+    let password = std::env::var(SMTP_PASSWORD_VAR)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(secrecy::SecretString::from);
+    let ctx = credential_delivery::SendContext {
+        store,
+        api: client,
+        clock,
+        tenant: &config.tenant,
+        settings: &config.delivery,
+        password: password.as_ref(),
+    };
+    match credential_delivery::send_due(ctx, DELIVERY_BATCH).await {
+        Ok(report) => output::print_deliveries(&report),
+        Err(error) => eprintln!(
+            "warning: credential e-mails were not sent (tried again on the next run): {}",
+            with_causes(&error)
+        ),
+    }
 }
 
 /// How long the run lock lasts without renewal; renewed every third of it.

@@ -155,6 +155,24 @@ pub fn print_result(report: &RunReport, stats: &ClientStats) {
     print_problems(report);
 }
 
+/// The outcome of sending credential e-mails after a run, in one line.
+pub fn print_deliveries(report: &credential_delivery::SendReport) {
+    println!("{}", deliveries_line(report));
+}
+
+fn deliveries_line(report: &credential_delivery::SendReport) -> String {
+    let mut line = format!(
+        "PINs and magic links sent by e-mail: {}, failed: {} ({} retried on the next run)",
+        report.sent,
+        report.retrying + report.failed,
+        report.retrying
+    );
+    if report.cancelled > 0 {
+        line.push_str(&format!(", cancelled: {}", report.cancelled));
+    }
+    line
+}
+
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 #[derive(Debug)]
 pub struct Bar(ProgressBar);
@@ -182,5 +200,27 @@ impl Progress for Bar {
 
     fn done(&self, _report: &EmployeeReport) {
         self.0.inc(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delivery_line_counts_failures_and_what_is_retried() {
+        let report = credential_delivery::SendReport {
+            sent: 2,
+            retrying: 1,
+            failed: 1,
+            cancelled: 0,
+        };
+
+        let line = deliveries_line(&report);
+
+        assert_eq!(
+            line,
+            "PINs and magic links sent by e-mail: 2, failed: 2 (1 retried on the next run)"
+        );
     }
 }

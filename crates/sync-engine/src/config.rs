@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use hr_domain::{CredentialSettings, TimeZone};
+use hr_domain::{CredentialSettings, DeliverySettings, TimeZone};
 use serde::Deserialize;
 
 use crate::desired::DEFAULT_NAME_MAX_BYTES;
@@ -63,6 +63,9 @@ pub struct Config {
     /// Limits on member deletions per run.
     #[serde(default)]
     pub deletion_guard: DeletionGuard,
+    /// Sending new PINs and magic links to the work e-mail (off by default).
+    #[serde(default)]
+    pub delivery: DeliverySettings,
 }
 
 fn default_tenant() -> String {
@@ -164,6 +167,9 @@ impl Config {
         if let Some((field, problem)) = config.deletion_guard.problem() {
             return Err(format!("{field} {problem}"));
         }
+        if let Some((field, problem)) = config.delivery.problem() {
+            return Err(format!("{field} {problem}"));
+        }
         if config.akiles.rate_per_second == 0 {
             return Err("akiles.rate_per_second must be at least 1".to_owned());
         }
@@ -179,5 +185,45 @@ impl Config {
             return Err("tenant must be letters, digits, - or _".to_owned());
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = "[source.columns]\nid = \"Id\"\nname = \"Name\"\n";
+
+    #[test]
+    fn delivery_is_off_without_a_section() {
+        let config = Config::parse(SOURCE).unwrap();
+
+        assert!(!config.delivery.enabled());
+    }
+
+    #[test]
+    fn a_delivery_section_is_read() {
+        let text = format!(
+            "{SOURCE}[delivery]\npin = true\n[delivery.smtp]\nhost = \"smtp.example.com\"\n\
+             from = \"Doors <doors@example.com>\"\nusername = \"doors\"\n"
+        );
+
+        let config = Config::parse(&text).unwrap();
+
+        assert!(config.delivery.pin && !config.delivery.magic_link);
+        let smtp = config.delivery.smtp.unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.example.com", 587));
+    }
+
+    #[test]
+    fn a_delivery_problem_names_its_key() {
+        let text = format!(
+            "{SOURCE}[delivery]\npin = true\n[delivery.smtp]\nhost = \"smtp.example.com\"\n\
+             from = \"doors@example.com\"\nsecurity = \"none\"\n"
+        );
+
+        let error = Config::parse(&text).unwrap_err();
+
+        assert!(error.starts_with("delivery.smtp.security"), "{error}");
     }
 }
