@@ -157,6 +157,112 @@ async function employeeStates(page, base) {
   );
 }
 
+// Previews moving the HR group Engineering from Software Engineering to IT/IS: the lines
+// must be on the page and nothing written to Akiles; then saves and waits for the move.
+async function previewMappingChange({ page, base, emulatorPort }) {
+  await page.goto(`${base}/admin/tenants/${TENANT}`);
+  const engineering = page.locator('tr[data-hr-group="Engineering"]');
+  await engineering.getByLabel('Software Engineering', { exact: true }).uncheck();
+  await engineering.getByLabel('IT/IS', { exact: true }).check();
+  const beforePreview = await emulatorCalls(emulatorPort);
+  await page.getByRole('button', { name: 'Preview changes' }).click();
+  await page.waitForURL(`${base}/admin/tenants/${TENANT}/settings/preview`);
+  const lines = await page.$$eval('li[data-preview-line]', (items) =>
+    items.map((item) => item.textContent.trim()),
+  );
+  for (const expected of ['2 members gain IT/IS', '2 members lose Software Engineering', '0 deletions']) {
+    if (!lines.includes(expected)) {
+      throw new Error(`the preview lacks "${expected}": ${JSON.stringify(lines)}`);
+    }
+  }
+  const previewWrites = writes(delta(beforePreview, await emulatorCalls(emulatorPort)));
+  if (Object.keys(previewWrites).length !== 0) {
+    throw new Error(`the preview wrote to Akiles: ${JSON.stringify(previewWrites)}`);
+  }
+  log(`preview: ${JSON.stringify(lines)}`);
+  await screenshot(page, 'preview-mapping-change');
+
+  await page.getByRole('button', { name: 'Save these settings' }).click();
+  await expectText(page, 'Saved. Queued a sync');
+  const applied = await until('the previewed move to reach Akiles', async () => {
+    const changes = writes(delta(beforePreview, await emulatorCalls(emulatorPort)));
+    lastSeen = JSON.stringify(changes);
+    const created = changes['POST /v2/members/{member_id}/group_associations'];
+    const deleted = changes['DELETE /v2/members/{member_id}/group_associations/{member_group_association_id}'];
+    return created === 2 && deleted === 2 && changes;
+  });
+  log(`saving the previewed mapping: ${JSON.stringify(applied)}`);
+  await screenshot(page, 'previewed-mapping-saved');
+}
+
+// Three more people in Sales, a guard of 2 deletions per run, then a snapshot that drops
+// all three: the reconcile holds the deletions until the admin approves them.
+async function holdAndApproveDeletions({ page, base, emulatorPort, apiKey }) {
+  const extra = [
+    ['E-4', 'Lena Ortiz'],
+    ['E-5', 'Marco Bianchi'],
+    ['E-6', 'Sofia Lindqvist'],
+  ];
+  for (const [id, name] of extra) {
+    await push(base, apiKey, id, { name, groups: ['Sales'], status: 'active', version: 1 });
+  }
+  await until('three more employees in sync', async () => {
+    const states = await employeeStates(page, base);
+    lastSeen = JSON.stringify(states);
+    return extra.every(([id]) => states[id] === 'in_sync');
+  });
+
+  await page.goto(`${base}/admin/tenants/${TENANT}`);
+  await page.locator('input[name="max_deletions"]').fill('2');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expectText(page, 'Saved. Queued a sync');
+
+  const beforeSnapshot = await emulatorCalls(emulatorPort);
+  const snapshot = await fetch(`${base}/api/v1/snapshot`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      version: 3,
+      employees: [
+        { id: 'E-1', name: 'Ana Quiroga', groups: ['Engineering'], status: 'active' },
+        { id: 'E-2', name: 'Jonas Peltier', groups: ['Sales'], status: 'active' },
+      ],
+    }),
+  });
+  if (snapshot.status !== 202) {
+    throw new Error(`the snapshot answered ${snapshot.status}: ${await snapshot.text()}`);
+  }
+  await until('three deletions held', async () => {
+    await page.goto(`${base}/admin/tenants/${TENANT}`);
+    const banner = page.locator('[data-held]');
+    lastSeen = await page.locator('main').innerText();
+    return (await banner.count()) > 0 && (await banner.getAttribute('data-held')) === '3';
+  });
+  await expectText(page, '3 member deletions are held for your approval.');
+  const held = writes(delta(beforeSnapshot, await emulatorCalls(emulatorPort)));
+  if (held['DELETE /v2/members/{member_id}']) {
+    throw new Error(`held deletions reached Akiles: ${JSON.stringify(held)}`);
+  }
+  await screenshot(page, 'held-deletions-banner');
+  await page.getByRole('link', { name: 'Review the held deletions' }).click();
+  await expectText(page, 'Held deletions');
+  await screenshot(page, 'held-deletions');
+
+  await page.getByRole('button', { name: 'Approve all' }).click();
+  await expectText(page, 'Approved 3 held deletions');
+  const approved = await until('the approved deletions to reach Akiles', async () => {
+    const changes = writes(delta(beforeSnapshot, await emulatorCalls(emulatorPort)));
+    lastSeen = JSON.stringify(changes);
+    return changes['DELETE /v2/members/{member_id}'] === 3 && changes;
+  });
+  log(`approving the held deletions: ${JSON.stringify(approved)}`);
+  await until('the held list to empty', async () => {
+    await page.goto(`${base}/admin/tenants/${TENANT}/deletions`);
+    return (await page.locator('tr[data-state]').count()) === 0;
+  });
+  await screenshot(page, 'held-deletions-approved');
+}
+
 async function story({ page, base, emulatorPort, apiKey }) {
   await page.goto(`${base}/admin`);
   await page.getByLabel('Username').fill(ADMIN);
@@ -221,6 +327,8 @@ async function story({ page, base, emulatorPort, apiKey }) {
   log(`moving E-1: ${JSON.stringify(moved)}`);
   await screenshot(page, 'moved-one');
 
+  await previewMappingChange({ page, base, emulatorPort });
+
   const beforeDelete = await emulatorCalls(emulatorPort);
   const removal = await fetch(`${base}/api/v1/employees/E-3?version=2`, {
     method: 'DELETE',
@@ -239,10 +347,13 @@ async function story({ page, base, emulatorPort, apiKey }) {
   log(`deleting E-3: ${JSON.stringify(removed)}`);
   await screenshot(page, 'deleted-one');
 
+  await holdAndApproveDeletions({ page, base, emulatorPort, apiKey });
+
   await page.goto(`${base}/admin/tenants/${TENANT}/employees/E-1`);
   await expectText(page, 'History');
   await screenshot(page, 'history');
   await page.goto(`${base}/admin/tenants/${TENANT}/activity`);
+  await expectText(page, '3 deletions held');
   await screenshot(page, 'activity');
 }
 
