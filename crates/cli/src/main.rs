@@ -12,6 +12,7 @@ mod output;
 mod reconcile;
 mod serve;
 mod telemetry;
+mod tenant_reconcile;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -229,6 +230,21 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn reconcile_takes_a_configuration_or_a_tenant_but_not_both() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["akiles-hr-sync", "reconcile"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+
+        assert!(parse(&["--config", "tenant.toml", "--dry-run"]).is_ok());
+        assert!(parse(&["--tenant", "acme", "--settings", "service.toml"]).is_ok());
+        assert!(parse(&["--tenant", "acme", "--config", "tenant.toml"]).is_err());
+        assert!(parse(&["--settings", "service.toml"]).is_err());
+        assert!(parse(&[]).is_err());
     }
 
     #[test]

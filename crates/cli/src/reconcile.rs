@@ -12,11 +12,29 @@ use sync_store::{HoldDecision, HoldState};
 use crate::import::{self, Records, Target};
 use crate::output;
 
-/// Options of `akiles-hr-sync reconcile`.
+/// Options of `akiles-hr-sync reconcile`: a configuration file (as for `import`), or a
+/// tenant of the service.
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    #[command(flatten)]
-    pub target: Target,
+    /// The configuration file (TOML): columns, mapping, credentials, Akiles.
+    #[arg(long, required_unless_present = "tenant", conflicts_with = "tenant")]
+    pub config: Option<PathBuf>,
+    /// Akiles API base URL (overrides `akiles.url`).
+    #[arg(long, env = "AKILES_URL")]
+    pub akiles_url: Option<String>,
+    /// Akiles Bearer token: an OAuth access token or an API key (overrides `akiles.token`).
+    #[arg(long, env = "AKILES_TOKEN", hide_env_values = true)]
+    pub akiles_token: Option<String>,
+    /// Store URL (overrides `database`; default sqlite://akiles-hr-sync.db?mode=rwc).
+    #[arg(long, env = "AKILES_HR_SYNC_DATABASE")]
+    pub database: Option<String>,
+    /// A tenant of the service, reconciled through its Akiles connection with its stored
+    /// settings (instead of --config).
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// With --tenant: the service's settings file (TOML), as for `serve --config`.
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    pub settings: Option<PathBuf>,
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -28,8 +46,21 @@ pub struct ReconcileArgs {
 /// Runs `reconcile`: compares every owned member with the stored employee records and
 /// repairs the difference (deletions subject to the guard).
 pub async fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
-    let config = args.target.config()?;
-    let opened = args.target.open(config).await?;
+    if let Some(tenant) = &args.tenant {
+        let settings = args.settings.clone();
+        return crate::tenant_reconcile::run(tenant, settings, args.dry_run, args.verbose).await;
+    }
+    let Some(config) = args.config else {
+        anyhow::bail!("give --config FILE or --tenant TENANT");
+    };
+    let target = Target {
+        config,
+        akiles_url: args.akiles_url,
+        akiles_token: args.akiles_token,
+        database: args.database,
+    };
+    let config = target.config()?;
+    let opened = target.open(config).await?;
     let outcome = import::run_sync(
         &opened.config,
         Records::Stored,

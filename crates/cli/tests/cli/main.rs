@@ -2,6 +2,7 @@
 
 mod import_hrdataset;
 mod reconcile_hrdataset;
+mod reconcile_tenant;
 mod serve;
 
 use std::path::{Path, PathBuf};
