@@ -105,6 +105,8 @@ pub async fn reconcile_as(
         return run(state, tenant, &settings, &client, true).await;
     }
 
+    // TODO(robustness): only the run lock is renewed; the `sync_tenant` job's lease is
+    // not, so a reconcile longer than the lease lets employee jobs start beside it.
     let lease = state.settings.workers.lease();
     if !state.store.try_lock_runs(tenant, holder, lease).await? {
         return Err(ReconcileError::Busy(tenant.to_owned()));

@@ -579,7 +579,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         employee: Option<&EmployeeId>,
     ) -> Result<JobId, StoreError>;
     /// Claims the oldest due job whose employee has no job running under a live lease
-    /// (including running jobs whose lease expired), for `lease`.
+    /// (including running jobs whose lease expired), for `lease`. A tenant's
+    /// [`JobKind::SyncTenant`] job and its other jobs never run at once.
     async fn claim_job(
         &self,
         worker: &str,
