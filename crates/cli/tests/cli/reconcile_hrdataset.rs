@@ -48,7 +48,7 @@ fn live_owned(emulator: &RunningEmulator) -> Vec<akiles_types::Member> {
     emulator
         .members()
         .into_iter()
-        .filter(|m| !m.is_deleted && m.metadata.get("managed_by").is_some())
+        .filter(|m| !m.is_deleted && m.metadata.contains_key("managed_by"))
         .collect()
 }
 
