@@ -254,6 +254,7 @@ fn summary(kind: &str, detail: &serde_json::Value) -> String {
             .and_then(|o| o.as_str())
             .unwrap_or_default()
             .replace('_', " "),
+        "delivery" => super::delivery::history_summary(detail),
         _ => String::new(),
     }
 }

@@ -4,7 +4,8 @@
 //! connected the credential types and the mapping of HR groups (seen in the tenant's
 //! employee records, already mapped, or typed in) to the Akiles member groups read live
 //! from `GET /member_groups`. Saving stores the settings and queues a sync of the tenant.
-//! Below: the push API keys and the signing secret.
+//! Below: delivery of new credentials by e-mail ([`super::delivery`]), the push API keys
+//! and the signing secret.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +22,7 @@ use sync_engine::MappingSpec;
 use sync_store::{ApiKeyId, ConnectionState, JobKind};
 
 use super::connect::{ConnectionView, connection_words};
+use super::delivery::{DeliveryView, parse_delivery_settings, placeholders_help};
 use super::deletions::held_waiting;
 use super::page::{Chrome, Flash, PageError, existing_tenant, when};
 use super::run_settings::{RunSettingsView, parse_run_settings};
@@ -78,6 +80,9 @@ struct IntegrationPage {
     run_settings: RunSettingsView,
     /// Member deletions the guard holds for an admin's approval.
     held_waiting: usize,
+    /// Delivery of new credentials by e-mail.
+    delivery: DeliveryView,
+    delivery_placeholders: String,
 }
 
 /// `GET /admin/tenants/{tenant}`.
@@ -132,6 +137,8 @@ pub async fn page(
         rows,
         keys: key_rows(&state, &tenant).await?,
         signing_secret_set: state.store.signing_secret(&tenant).await?.is_some(),
+        delivery: DeliveryView::load(&state, &tenant, &settings).await?,
+        delivery_placeholders: placeholders_help(),
         tenant,
     };
     Ok(session.render(page))
@@ -270,6 +277,7 @@ pub fn parse_settings_form(
         groups,
     };
     parse_run_settings(fields, &mut settings)?;
+    parse_delivery_settings(fields, &mut settings)?;
     Ok(settings)
 }
 

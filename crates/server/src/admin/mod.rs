@@ -18,6 +18,7 @@
 pub mod activity;
 pub mod connect;
 pub mod deletions;
+pub mod delivery;
 pub mod employees;
 pub mod integration;
 pub mod page;
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(activity::retry),
         )
         .merge(guard_routes())
+        .merge(delivery_routes())
         .route("/admin/static/admin.css", get(page::stylesheet))
         .layer(CsrfLayer::new())
         .layer(axum::Extension(context))
@@ -179,5 +181,18 @@ fn guard_routes() -> Router<AppState> {
         .route(
             "/admin/tenants/{tenant}/deletions/reject",
             post(deletions::reject),
+        )
+}
+
+/// The SMTP password and the retry of a failed delivery.
+fn delivery_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/tenants/{tenant}/smtp-password",
+            post(delivery::smtp_password),
+        )
+        .route(
+            "/admin/tenants/{tenant}/deliveries/{delivery_id}/retry",
+            post(delivery::retry),
         )
 }

@@ -3,6 +3,7 @@
 //! browser (reqwest, cookies kept by hand, redirects followed by hand).
 
 mod connect;
+mod delivery;
 mod guard;
 mod harness;
 mod pages;
