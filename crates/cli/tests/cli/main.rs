@@ -1,5 +1,6 @@
 //! End-to-end tests of the `akiles-hr-sync` binary against the in-process emulator.
 
+mod delivery;
 mod import_hrdataset;
 mod reconcile_hrdataset;
 mod reconcile_tenant;
