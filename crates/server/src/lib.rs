@@ -172,8 +172,10 @@ pub async fn serve(
     if let Err(e) = scheduler.await {
         tracing::error!(error = %e, "The reconcile scheduler panicked");
     }
-    if let Err(e) = deliveries.await {
-        tracing::error!(error = %e, "The delivery loop panicked");
+    match tokio::time::timeout(WORKER_GRACE, deliveries).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "The delivery loop panicked"),
+        Err(_) => tracing::warn!("The delivery loop still sending after the grace period"),
     }
     match tokio::time::timeout(WORKER_GRACE, workers.wait()).await {
         Ok(()) => tracing::info!("Workers stopped"),
