@@ -22,8 +22,8 @@ use sync_engine::MappingSpec;
 use sync_store::{ApiKeyId, ConnectionState, JobKind};
 
 use super::connect::{ConnectionView, connection_words};
-use super::delivery::{DeliveryView, parse_delivery_settings, placeholders_help};
 use super::deletions::held_waiting;
+use super::delivery::{DeliveryView, parse_delivery_settings, placeholders_help};
 use super::page::{Chrome, Flash, PageError, existing_tenant, when};
 use super::run_settings::{RunSettingsView, parse_run_settings};
 use super::session::AdminSession;
