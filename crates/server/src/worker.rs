@@ -209,10 +209,7 @@ fn backoff(state: &AppState, attempts: u32) -> Duration {
 async fn sync_tenant_job(state: &AppState, worker: &str, job: &Job) -> Verdict {
     let tenant = job.tenant.as_str();
     match reconcile_as(state, tenant, worker, false).await {
-        Ok(report) => {
-            wake_waiting_jobs(state, tenant).await;
-            tenant_verdict(state, tenant, &report).await
-        }
+        Ok(report) => tenant_verdict(state, tenant, &report).await,
         Err(ReconcileError::UnknownTenant(_)) => Verdict::Done("tenant_gone"),
         Err(ReconcileError::Busy(_)) => Verdict::Wait(RUN_LOCK_RECHECK),
         Err(ReconcileError::ReconnectNeeded) => Verdict::AwaitConnection,
@@ -231,6 +228,7 @@ async fn tenant_verdict(state: &AppState, tenant: &str, report: &RunReport) -> V
     }
     let failed = report.failures().count();
     if failed == 0 {
+        wake_waiting_jobs(state, tenant).await;
         return Verdict::Done(if report.held_deletions.is_empty() {
             "reconciled"
         } else {
@@ -243,8 +241,9 @@ async fn tenant_verdict(state: &AppState, tenant: &str, report: &RunReport) -> V
     Verdict::Retry(format!("{failed} employees failed in the reconcile"))
 }
 
-/// Makes the tenant's waiting employee jobs due now: after a reconnect they need not wait
-/// for their recheck (the reconcile has done their work, so they find nothing to do).
+/// Makes the tenant's waiting employee jobs due now, after a reconcile in which every
+/// employee succeeded: after a reconnect they need not wait for their recheck (the
+/// reconcile has done their work, so they find nothing to do).
 async fn wake_waiting_jobs(state: &AppState, tenant: &str) {
     let waiting = match state
         .store
