@@ -17,4 +17,5 @@ mod dates;
 mod harness;
 mod ownership;
 mod property;
+mod reconcile;
 mod runs;
