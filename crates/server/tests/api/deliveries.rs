@@ -95,6 +95,11 @@ async fn a_pushed_employees_new_pin_is_sent_by_the_delivery_loop() {
     assert_eq!(listed[0]["employee_id"], "E-1");
     assert_eq!(listed[0]["credential"], "pin");
     assert!(!listed.to_string().contains("marta.quiroga"));
+    eventually("the sent e-mail counted", || async {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        metrics.contains("akiles_hr_sync_deliveries_total{outcome=\"sent\"}")
+    })
+    .await;
     app.shutdown().await;
 }
 
