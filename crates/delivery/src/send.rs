@@ -76,8 +76,6 @@ impl SendReport {
 pub enum SendError {
     #[error("the due deliveries cannot be read")]
     Store(#[from] StoreError),
-    #[error("the SMTP settings cannot be used")]
-    Mailer(#[from] MailerError),
 }
 
 /// How one delivery ended this time.
@@ -110,10 +108,15 @@ pub async fn send_due(ctx: SendContext<'_>, limit: u32) -> Result<SendReport, Se
     if due.is_empty() {
         return Ok(report);
     }
-    let mailer = Mailer::new(smtp, ctx.password)?;
+    // Settings that cannot make a mailer (a login without a password) fail each attempt,
+    // so the deliveries show why instead of waiting unseen.
+    let mailer = Mailer::new(smtp, ctx.password).map_err(|error| describe(&error, &[]));
 
     for delivery in &due {
-        let settled = attempt(ctx, &mailer, delivery).await;
+        let settled = match &mailer {
+            Ok(mailer) => attempt(ctx, mailer, delivery).await,
+            Err(reason) => Settled::Retry(reason.clone()),
+        };
         settle(ctx, delivery, settled, &mut report).await;
     }
     info!(

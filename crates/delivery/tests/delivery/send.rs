@@ -278,3 +278,26 @@ async fn without_smtp_settings_deliveries_wait() {
     assert!(report.is_empty());
     assert_eq!(world.deliveries().await[0].state, DeliveryState::Pending);
 }
+
+#[tokio::test]
+async fn a_login_without_a_stored_password_is_shown_on_the_delivery() {
+    let world = World::spawn().await;
+    let server = SmtpServer::start();
+    let mut settings = settings(&server);
+    let smtp = settings.smtp.as_mut().unwrap();
+    *smtp = SmtpSettings {
+        username: Some("mailer".to_owned()),
+        ..smtp.clone()
+    };
+    world.sync(&[ana()], PINS).await;
+
+    let report = world.send(&settings, None).await;
+
+    assert_eq!(report.retrying, 1);
+    let delivery = &world.deliveries().await[0];
+    assert_eq!(
+        delivery.last_error.as_deref(),
+        Some("the SMTP password is not set")
+    );
+    assert!(server.received().is_empty());
+}
