@@ -86,7 +86,11 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let employees = match read_export(&args.file, &config) {
         Ok(employees) => employees,
         Err(error) => {
-            eprintln!("error: {}: {}", args.file.display(), with_causes(&error));
+            eprintln!(
+                "error: {}: {:#}",
+                args.file.display(),
+                anyhow::Error::new(error)
+            );
             return Ok(ExitCode::from(2));
         }
     };
@@ -152,18 +156,6 @@ fn akiles_hint(error: &ClientError) -> Option<&'static str> {
         }
         _ => None,
     }
-}
-
-/// An error and its sources, `: `-separated.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Reads and validates the export named on the command line.
@@ -372,8 +364,8 @@ async fn send_deliveries(config: &Config, client: &Client, store: &dyn Store, cl
     match credential_delivery::send_due(ctx, DELIVERY_BATCH).await {
         Ok(report) => output::print_deliveries(&report),
         Err(error) => eprintln!(
-            "warning: credential e-mails were not sent (tried again on the next run): {}",
-            with_causes(&error)
+            "warning: credential e-mails were not sent (tried again on the next run): {:#}",
+            anyhow::Error::new(error)
         ),
     }
 }

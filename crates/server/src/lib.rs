@@ -83,7 +83,7 @@ route_table!(MANAGE_ROUTES, manage_router:
     delete "/api/v1/manage/tenants/{tenant}/signing-secret" => routes::manage::keys::clear_signing_secret,
     get "/api/v1/manage/tenants/{tenant}/jobs" => routes::manage::jobs::list,
     post "/api/v1/manage/tenants/{tenant}/jobs/{job_id}/retry" => routes::manage::jobs::retry,
-    post "/api/v1/manage/tenants/{tenant}/sync" => routes::manage::jobs::sync_now,
+    post "/api/v1/manage/tenants/{tenant}/sync" => routes::manage::reconcile::reconcile,
     post "/api/v1/manage/tenants/{tenant}/reconcile" => routes::manage::reconcile::reconcile,
     post "/api/v1/manage/tenants/{tenant}/preview" => routes::manage::reconcile::preview,
     get "/api/v1/manage/tenants/{tenant}/held-deletions" => routes::manage::held::list,

@@ -106,21 +106,9 @@ pub async fn effect_of(state: &AppState, tenant: &str, settings: &TenantSettings
         Err(e) => {
             tracing::warn!(tenant = %tenant, error = %e, "No preview of tenant {tenant}'s settings");
             Effect::Unknown(format!(
-                "The effect cannot be computed: {}. Akiles may be unreachable; try again.",
-                error_chain(&e)
+                "The effect cannot be computed: {:#}. Akiles may be unreachable; try again.",
+                anyhow::Error::new(e)
             ))
         }
     }
-}
-
-/// `error: cause: cause`, for a page.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

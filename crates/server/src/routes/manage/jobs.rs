@@ -89,26 +89,3 @@ pub async fn retry(
     tracing::info!(tenant = %tenant, job.id = job_id, "Queued failed job {job_id} again");
     Ok(StatusCode::ACCEPTED)
 }
-
-/// The answer to "sync now".
-#[derive(Debug, Serialize)]
-pub struct SyncNowResponse {
-    pub job_id: i64,
-}
-
-/// `POST /api/v1/manage/tenants/{tenant}/sync`: queues a full reconcile of the tenant.
-pub async fn sync_now(
-    State(state): State<AppState>,
-    ApiPath(tenant): ApiPath<String>,
-) -> Result<(StatusCode, Json<SyncNowResponse>), ApiError> {
-    existing_tenant(&state, &tenant).await?;
-    let job = state
-        .store
-        .enqueue(&tenant, JobKind::SyncTenant, None)
-        .await?;
-    state.wake_workers();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(SyncNowResponse { job_id: job.0 }),
-    ))
-}

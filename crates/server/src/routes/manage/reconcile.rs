@@ -20,7 +20,8 @@ pub struct ReconcileResponse {
     pub job_id: i64,
 }
 
-/// `POST /api/v1/manage/tenants/{tenant}/reconcile`: queues a full reconcile.
+/// `POST /api/v1/manage/tenants/{tenant}/reconcile` (and its older name `…/sync`): queues a
+/// full reconcile.
 pub async fn reconcile(
     State(state): State<AppState>,
     ApiPath(tenant): ApiPath<String>,
