@@ -71,8 +71,10 @@ async fn wait_in_sync(app: &AdminApp) {
     .await;
 }
 
-// One thread, so the subscriber set for this test sees the server's and workers' tasks.
-#[tokio::test(flavor = "current_thread")]
+// The process-wide subscriber (no other test of this binary sets one): a thread-local one
+// misses events whose callsites another test's thread registered first, and the store logs
+// from its own threads. Other tests' lines land here too, which only adds to the search.
+#[tokio::test]
 async fn a_full_run_logs_no_token_key_pin_link_name_or_email() {
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
@@ -80,7 +82,8 @@ async fn a_full_run_logs_no_token_key_pin_link_name_or_email() {
         .with_max_level(tracing::Level::TRACE)
         .with_writer(logs.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("the log capture must be the process-wide subscriber: run without TEST_LOG");
 
     let app = spawn_admin_app().await;
     app.login().await;
