@@ -26,8 +26,9 @@ use crate::crypto::DataKey;
 /// both ways: it is not claimed while any of them runs, and none is claimed while it runs.
 /// Two passes over one employee at once could each create a member.
 ///
-/// TODO(robustness): a steady stream of employee jobs can keep a tenant's reconcile
-/// waiting, since it needs a moment with none of them running.
+/// While a tenant's reconcile is due, no new employee job of that tenant starts: the
+/// reconcile waits only for the ones already running, so a steady stream of pushes cannot
+/// starve it (and it covers their employees anyway).
 ///
 /// PostgreSQL will differ: the inner SELECT gets `FOR UPDATE SKIP LOCKED` (and `id IN`)
 /// so concurrent claimers pass over each other's rows, and the per-key exclusion needs a
@@ -48,6 +49,12 @@ const CLAIM: &str = r#"
                 AND ((busy.kind = candidate.kind AND busy.employee_id = candidate.employee_id)
                      OR busy.kind = 'sync_tenant'
                      OR candidate.kind = 'sync_tenant'))
+          AND NOT (candidate.kind <> 'sync_tenant' AND EXISTS (
+              SELECT 1 FROM jobs AS reconcile
+              WHERE reconcile.tenant = candidate.tenant
+                AND reconcile.kind = 'sync_tenant'
+                AND reconcile.state = 'queued'
+                AND reconcile.run_at <= $3))
         ORDER BY candidate.run_at, candidate.id
         LIMIT 1)
     RETURNING id, tenant, kind, employee_id, state, attempts, run_at,

@@ -32,6 +32,7 @@ store_tests!(
     releasing_a_lease_folds_into_a_waiting_change,
     tenant_jobs_coalesce_per_tenant_and_need_no_employee,
     a_tenant_job_and_the_tenants_employee_jobs_never_run_at_once,
+    a_due_reconcile_is_not_starved_by_a_stream_of_employee_jobs,
     queue_depth_counts_every_state,
     jobs_are_listed_by_tenant_and_state,
 );
@@ -621,16 +622,16 @@ async fn a_tenant_job_and_the_tenants_employee_jobs_never_run_at_once(store: &Te
         .await
         .unwrap();
     store
-        .enqueue(ACME, JobKind::SyncTenant, None)
-        .await
-        .unwrap();
-    store
         .enqueue("globex", JobKind::SyncEmployee, Some(&id("E-1")))
         .await
         .unwrap();
 
     let employee = store.claim_job("w1", LEASE).await.unwrap().unwrap();
     let other_tenant = store.claim_job("w2", LEASE).await.unwrap().unwrap();
+    store
+        .enqueue(ACME, JobKind::SyncTenant, None)
+        .await
+        .unwrap();
     let blocked_tenant_job = store.claim_job("w3", LEASE).await.unwrap();
     store.complete_job(employee.id, "w1").await.unwrap();
     let tenant_job = store.claim_job("w3", LEASE).await.unwrap().unwrap();
@@ -654,6 +655,33 @@ async fn a_tenant_job_and_the_tenants_employee_jobs_never_run_at_once(store: &Te
         "employee jobs wait for the running reconcile"
     );
     assert_eq!(after.employee_id, Some(id("E-2")));
+}
+
+async fn a_due_reconcile_is_not_starved_by_a_stream_of_employee_jobs(store: &TestStore) {
+    let store = store.with_acme().await;
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+    let running = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    store
+        .enqueue(ACME, JobKind::SyncTenant, None)
+        .await
+        .unwrap();
+    store
+        .enqueue(ACME, JobKind::SyncEmployee, Some(&id("E-2")))
+        .await
+        .unwrap();
+
+    let while_running = store.claim_job("w2", LEASE).await.unwrap();
+    store.complete_job(running.id, "w1").await.unwrap();
+    let next = store.claim_job("w2", LEASE).await.unwrap().unwrap();
+
+    assert_eq!(
+        while_running, None,
+        "a new employee job waits for the due reconcile"
+    );
+    assert_eq!(next.kind, JobKind::SyncTenant);
 }
 
 async fn queue_depth_counts_every_state(store: &TestStore) {
