@@ -21,7 +21,7 @@ use sync_engine::run::{
     NoProgress, Preview, RunError, RunOptions, RunReport, SnapshotContext, prepare_reconcile,
     reconcile, summary_line,
 };
-use sync_store::{HoldState, StoreError};
+use sync_store::{HoldState, JobId, StoreError};
 use tracing::{info, warn};
 
 use crate::connections::ConnectionError;
@@ -88,15 +88,17 @@ pub async fn reconcile_tenant(
         std::process::id(),
         rand::random::<u32>()
     );
-    reconcile_as(state, tenant, &holder, dry_run).await
+    reconcile_as(state, tenant, &holder, None, dry_run).await
 }
 
-/// [`reconcile_tenant`] with the run lock held by `holder` (a worker's name). A dry run
-/// takes no lock: it writes nothing.
+/// [`reconcile_tenant`] with the run lock held by `holder` (a worker's name), renewing the
+/// lease of the worker's `job` as well while it runs. A dry run takes no lock: it writes
+/// nothing.
 pub async fn reconcile_as(
     state: &AppState,
     tenant: &str,
     holder: &str,
+    job: Option<JobId>,
     dry_run: bool,
 ) -> Result<RunReport, ReconcileError> {
     let settings = tenant_settings(state, tenant).await?;
@@ -105,15 +107,13 @@ pub async fn reconcile_as(
         return run(state, tenant, &settings, &client, true).await;
     }
 
-    // TODO(robustness): only the run lock is renewed; the `sync_tenant` job's lease is
-    // not, so a reconcile longer than the lease lets employee jobs start beside it.
     let lease = state.settings.workers.lease();
     if !state.store.try_lock_runs(tenant, holder, lease).await? {
         return Err(ReconcileError::Busy(tenant.to_owned()));
     }
     let result = tokio::select! {
         result = run(state, tenant, &settings, &client, false) => result,
-        error = keep_lock(state, tenant, holder, lease) => Err(error),
+        error = keep_lock(state, tenant, holder, job, lease) => Err(error),
     };
     if let Err(e) = state.store.unlock_runs(tenant, holder).await {
         warn!(tenant, error = %e, "Could not release the run lock of tenant {tenant}; it expires by itself");
@@ -214,12 +214,13 @@ async fn run(
     Ok(reconcile(ctx, options, &NoProgress).await?)
 }
 
-/// Renews the run lock every third of its lease until the run ends; returns only when
-/// the lock is lost to another holder.
+/// Renews the run lock (and the job's lease) every third of the lease until the run ends;
+/// returns only when the lock is lost to another holder.
 async fn keep_lock(
     state: &AppState,
     tenant: &str,
     holder: &str,
+    job: Option<JobId>,
     lease: Duration,
 ) -> ReconcileError {
     loop {
@@ -230,6 +231,11 @@ async fn keep_lock(
             Err(e) => {
                 warn!(tenant, error = %e, "Could not renew the run lock of tenant {tenant}; retrying")
             }
+        }
+        if let Some(job) = job
+            && let Err(e) = state.store.renew_job_lease(job, holder, lease).await
+        {
+            warn!(tenant, error = %e, "Could not renew the lease of job {}", job.0);
         }
     }
 }

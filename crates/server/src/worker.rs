@@ -208,7 +208,7 @@ fn backoff(state: &AppState, attempts: u32) -> Duration {
 
 async fn sync_tenant_job(state: &AppState, worker: &str, job: &Job) -> Verdict {
     let tenant = job.tenant.as_str();
-    match reconcile_as(state, tenant, worker, false).await {
+    match reconcile_as(state, tenant, worker, Some(job.id), false).await {
         Ok(report) => tenant_verdict(state, tenant, &report).await,
         Err(ReconcileError::UnknownTenant(_)) => Verdict::Done("tenant_gone"),
         Err(ReconcileError::Busy(_)) => Verdict::Wait(RUN_LOCK_RECHECK),

@@ -588,6 +588,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<Job>, StoreError>;
     /// Removes a finished job; [`StoreError::LostLease`] unless `worker` holds it.
     async fn complete_job(&self, id: JobId, worker: &str) -> Result<(), StoreError>;
+    /// Extends the lease of a running job `worker` holds to now + `lease` (a long job
+    /// renews it as it goes); [`StoreError::LostLease`] unless `worker` holds it.
+    async fn renew_job_lease(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError>;
     /// Puts a running job back in the queue at `run_at` with the reason it failed;
     /// [`StoreError::LostLease`] unless `worker` holds it.
     async fn reschedule_job(

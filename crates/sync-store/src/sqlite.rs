@@ -794,6 +794,30 @@ impl Store for SqliteStore {
     }
 
     #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
+    async fn renew_job_lease(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let until = self.now_millis().saturating_add(lease_ms);
+        let renewed = sqlx::query(
+            "UPDATE jobs SET locked_until = $1 \
+             WHERE id = $2 AND state = 'running' AND locked_by = $3",
+        )
+        .bind(until)
+        .bind(id.0)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        if renewed.rows_affected() == 0 {
+            return Err(StoreError::LostLease(id));
+        }
+        Ok(())
+    }
+
+    #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
     async fn reschedule_job(
         &self,
         id: JobId,

@@ -33,6 +33,7 @@ store_tests!(
     tenant_jobs_coalesce_per_tenant_and_need_no_employee,
     a_tenant_job_and_the_tenants_employee_jobs_never_run_at_once,
     a_due_reconcile_is_not_starved_by_a_stream_of_employee_jobs,
+    a_renewed_lease_keeps_the_job_and_a_lost_one_is_refused,
     queue_depth_counts_every_state,
     jobs_are_listed_by_tenant_and_state,
 );
@@ -682,6 +683,25 @@ async fn a_due_reconcile_is_not_starved_by_a_stream_of_employee_jobs(store: &Tes
         "a new employee job waits for the due reconcile"
     );
     assert_eq!(next.kind, JobKind::SyncTenant);
+}
+
+async fn a_renewed_lease_keeps_the_job_and_a_lost_one_is_refused(store: &TestStore) {
+    let store = store.with_acme().await;
+    store
+        .enqueue(ACME, JobKind::SyncTenant, None)
+        .await
+        .unwrap();
+    let job = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+
+    // With a 60 s lease: renewed at 45 s, so still live at 90 s.
+    store.clock.set(START + time::Duration::seconds(45));
+    store.renew_job_lease(job.id, "w1", LEASE).await.unwrap();
+    store.clock.set(START + time::Duration::seconds(90));
+    let while_renewed = store.claim_job("w2", LEASE).await.unwrap();
+    let stranger = store.renew_job_lease(job.id, "w2", LEASE).await;
+
+    assert_eq!(while_renewed, None, "the renewed lease is still live");
+    assert!(matches!(stranger, Err(StoreError::LostLease(_))));
 }
 
 async fn queue_depth_counts_every_state(store: &TestStore) {
