@@ -35,7 +35,7 @@ use sync_engine::apply::{ApplyContext, Outcome};
 use sync_engine::desired::{DesiredMember, Policy};
 use sync_engine::run::RunReport;
 use sync_engine::run::{broken_for, held_groups, resolve_mapping};
-use sync_store::{ConnectionState, HeldDeletion, HoldState, Job, JobKind, JobState, StoreError};
+use sync_store::{ConnectionState, HeldDeletion, HoldState, Job, JobKind, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, error, info, warn};
@@ -53,9 +53,6 @@ const RECONNECT_RECHECK: Duration = Duration::from_secs(30);
 
 /// How long a reconcile waits when another run of its tenant holds the run lock.
 const RUN_LOCK_RECHECK: Duration = Duration::from_secs(5);
-
-/// At most this many waiting jobs are made due after a reconcile.
-const WAKE_LIMIT: u32 = 10_000;
 
 /// The running workers.
 #[derive(Debug)]
@@ -158,10 +155,13 @@ async fn settle(state: &AppState, worker: &str, job: &Job, verdict: Verdict) {
         Verdict::AwaitConnection => {
             job_outcome(kind, "awaiting_connection");
             info!(tenant = %job.tenant, "Job {id} waits for tenant {} to reconnect Akiles", job.tenant);
-            state
-                .store
-                .defer_job(job.id, worker, now + RECONNECT_RECHECK)
-                .await
+            let until = now + RECONNECT_RECHECK;
+            // The tenant's other waiting jobs would each find the same; move them all in
+            // one write rather than claiming and deferring them one by one.
+            if let Err(e) = state.store.defer_tenant_jobs(&job.tenant, until).await {
+                warn!(error = %e, "Could not defer the waiting jobs of tenant {}", job.tenant);
+            }
+            state.store.defer_job(job.id, worker, until).await
         }
         Verdict::Wait(delay) => {
             job_outcome(kind, "waiting_for_run");
@@ -241,33 +241,15 @@ async fn tenant_verdict(state: &AppState, tenant: &str, report: &RunReport) -> V
     Verdict::Retry(format!("{failed} employees failed in the reconcile"))
 }
 
-/// Makes the tenant's waiting employee jobs due now, after a reconcile in which every
-/// employee succeeded: after a reconnect they need not wait for their recheck (the
-/// reconcile has done their work, so they find nothing to do).
+/// Makes the tenant's waiting jobs due now, after a reconcile in which every employee
+/// succeeded: after a reconnect they need not wait for their recheck (the reconcile has
+/// done their work, so they find nothing to do).
 async fn wake_waiting_jobs(state: &AppState, tenant: &str) {
-    let waiting = match state
-        .store
-        .jobs(Some(tenant), Some(JobState::Queued), WAKE_LIMIT)
-        .await
-    {
-        Ok(jobs) => jobs,
-        Err(e) => {
-            warn!(error = %e, "Could not list the waiting jobs of tenant {tenant}");
-            return;
-        }
-    };
-    let now = state.clock.now();
-    for job in waiting.iter().filter(|j| j.run_at > now) {
-        let Some(id) = &job.employee_id else { continue };
-        if let Err(e) = state
-            .store
-            .enqueue(tenant, JobKind::SyncEmployee, Some(id))
-            .await
-        {
-            warn!(error = %e, job.id = job.id.0, "Could not make job {} due", job.id.0);
-        }
+    match state.store.wake_tenant_jobs(tenant).await {
+        Ok(0) => {}
+        Ok(_) => state.wake_workers(),
+        Err(e) => warn!(error = %e, "Could not make the waiting jobs of tenant {tenant} due"),
     }
-    state.wake_workers();
 }
 
 async fn sync_employee_job(state: &AppState, job: &Job) -> Verdict {

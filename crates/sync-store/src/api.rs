@@ -615,6 +615,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         worker: &str,
         run_at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Moves every queued job of `tenant` due before `until` to `until` (its connection
+    /// must be repaired first), in one write; returns how many moved.
+    async fn defer_tenant_jobs(
+        &self,
+        tenant: &str,
+        until: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+    /// Makes every queued job of `tenant` waiting for a later time due now (its connection
+    /// is back), in one write; returns how many moved.
+    async fn wake_tenant_jobs(&self, tenant: &str) -> Result<u64, StoreError>;
     /// Marks a running job failed with its reason, kept until retried;
     /// [`StoreError::LostLease`] unless `worker` holds it.
     async fn fail_job(&self, id: JobId, worker: &str, error: &str) -> Result<(), StoreError>;

@@ -842,6 +842,36 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn defer_tenant_jobs(
+        &self,
+        tenant: &str,
+        until: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let until = codec::to_millis(until);
+        let moved = sqlx::query(
+            "UPDATE jobs SET run_at = $1 WHERE tenant = $2 AND state = 'queued' AND run_at < $1",
+        )
+        .bind(until)
+        .bind(tenant)
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected())
+    }
+
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    async fn wake_tenant_jobs(&self, tenant: &str) -> Result<u64, StoreError> {
+        let now = self.now_millis();
+        let moved = sqlx::query(
+            "UPDATE jobs SET run_at = $1 WHERE tenant = $2 AND state = 'queued' AND run_at > $1",
+        )
+        .bind(now)
+        .bind(tenant)
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected())
+    }
+
     #[instrument(skip_all, fields(job.id = id.0, worker = %worker))]
     async fn fail_job(&self, id: JobId, worker: &str, error: &str) -> Result<(), StoreError> {
         self.settle(id, worker, Some(error), Settle::Fail).await

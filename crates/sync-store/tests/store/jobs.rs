@@ -34,6 +34,7 @@ store_tests!(
     a_tenant_job_and_the_tenants_employee_jobs_never_run_at_once,
     a_due_reconcile_is_not_starved_by_a_stream_of_employee_jobs,
     a_renewed_lease_keeps_the_job_and_a_lost_one_is_refused,
+    a_tenants_waiting_jobs_are_deferred_and_woken_in_one_write,
     queue_depth_counts_every_state,
     jobs_are_listed_by_tenant_and_state,
 );
@@ -702,6 +703,39 @@ async fn a_renewed_lease_keeps_the_job_and_a_lost_one_is_refused(store: &TestSto
 
     assert_eq!(while_renewed, None, "the renewed lease is still live");
     assert!(matches!(stranger, Err(StoreError::LostLease(_))));
+}
+
+async fn a_tenants_waiting_jobs_are_deferred_and_woken_in_one_write(store: &TestStore) {
+    let store = store.with_acme().await;
+    store.ensure_tenant("globex").await.unwrap();
+    for employee in ["E-1", "E-2", "E-3"] {
+        store
+            .enqueue(ACME, JobKind::SyncEmployee, Some(&id(employee)))
+            .await
+            .unwrap();
+    }
+    store
+        .enqueue("globex", JobKind::SyncEmployee, Some(&id("E-1")))
+        .await
+        .unwrap();
+
+    let deferred = store
+        .defer_tenant_jobs(ACME, store.at_minute(0) + time::Duration::minutes(5))
+        .await
+        .unwrap();
+    let claimed = store.claim_job("w1", LEASE).await.unwrap().unwrap();
+    let nothing_else = store.claim_job("w2", LEASE).await.unwrap();
+    let woken = store.wake_tenant_jobs(ACME).await.unwrap();
+    let now_due = store.claim_job("w2", LEASE).await.unwrap().unwrap();
+
+    assert_eq!(deferred, 3);
+    assert_eq!(
+        claimed.tenant, "globex",
+        "another tenant's jobs are not touched"
+    );
+    assert_eq!(nothing_else, None);
+    assert_eq!(woken, 3);
+    assert_eq!(now_due.tenant, ACME);
 }
 
 async fn queue_depth_counts_every_state(store: &TestStore) {
