@@ -84,6 +84,11 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message)
     }
 
+    /// The message of a [`ApiError::refused`] error, if it is one.
+    pub fn refusal(&self) -> Option<&str> {
+        (self.code == "refused").then_some(self.message.as_str())
+    }
+
     /// 401: no credential, or a wrong one.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)

@@ -195,6 +195,17 @@ async fn an_empty_snapshot_deletes_nobody() {
     let body = json_of(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["error"]["code"], "refused");
     assert_eq!(app.members_of("E-2003").len(), 1);
+    let runs = app.store.runs(TENANT, 5).await.unwrap();
+    let push = runs
+        .iter()
+        .find(|r| r.kind == "push")
+        .expect("a recorded run");
+    assert_eq!(push.summary["suspicious"], true, "{:?}", push.summary);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("akiles_hr_sync_suspicious_runs_total{tenant=\"acme\"}"),
+        "{metrics}"
+    );
     app.shutdown().await;
 }
 

@@ -45,8 +45,16 @@ pub async fn post_snapshot(
     write: SignedWrite,
 ) -> Result<(StatusCode, Json<SnapshotResponse>), ApiError> {
     let body = input::json_body(&write.body)?;
-    let (version, employees) = read_snapshot(&body)?;
     let tenant = write.tenant.tenant();
+    let (version, employees) = match read_snapshot(&body) {
+        Ok(read) => read,
+        Err(error) => {
+            if let Some(why) = error.refusal() {
+                record_suspicious_push(&state, tenant, why).await;
+            }
+            return Err(error);
+        }
+    };
 
     // TODO(robustness): the records are written one transaction each, not all in one; a
     // crash half-way leaves part of the snapshot stored and no reconcile queued (the
@@ -95,6 +103,25 @@ pub async fn post_snapshot(
         StatusCode::OK
     };
     Ok((code, Json(response)))
+}
+
+/// Records a snapshot refused as a whole (an empty one) as a suspicious run, so the
+/// activity page and the metrics show that HR sent something wrong.
+async fn record_suspicious_push(state: &AppState, tenant: &str, why: &str) {
+    metrics::counter!("akiles_hr_sync_suspicious_runs_total", "tenant" => tenant.to_owned())
+        .increment(1);
+    tracing::warn!(
+        tenant,
+        "Refused a push snapshot of tenant {tenant} as suspicious: {why}"
+    );
+    let summary = serde_json::json!({ "refused": why, "suspicious": true });
+    let recorded = async {
+        let run = state.store.start_run(tenant, "push").await?;
+        state.store.finish_run(run, &summary).await
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(tenant, error = %e, "Could not record the refused snapshot");
+    }
 }
 
 fn count(response: &mut SnapshotResponse, outcome: PutOutcome, removal: bool) {
