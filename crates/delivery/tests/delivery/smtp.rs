@@ -1,13 +1,16 @@
 //! A real SMTP server for the tests: `tests/smtp_server.py` (aiosmtpd) as a child process.
 //!
-//! Python with aiosmtpd is found through `AKILES_HR_SYNC_TEST_PYTHON`, or else the venv
-//! `.ci/run` creates at `target/smtp-venv`. Without either the tests fail and say how to
-//! set it up; they never skip silently.
+//! The Python is `AKILES_HR_SYNC_TEST_PYTHON` when set. Otherwise it is the venv
+//! `smtp-venv` in the target directory (the one cargo builds into, so `CARGO_TARGET_DIR`
+//! counts), which the first test that needs it creates and fills with aiosmtpd from PyPI;
+//! a lock file beside it makes the other test processes and threads wait for that one.
+//! When the setup fails the tests fail and say what to run; they never skip silently.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -17,6 +20,12 @@ pub const PYTHON_VAR: &str = "AKILES_HR_SYNC_TEST_PYTHON";
 
 /// How long the server may take to start.
 const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How long a test process waits for another one to set the venv up.
+const SETUP_DEADLINE: Duration = Duration::from_secs(600);
+
+/// How often the lock is tried while another process holds it.
+const LOCK_POLL: Duration = Duration::from_millis(100);
 
 /// One message the server accepted, as the script parsed it.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -144,24 +153,139 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The Python to run the script with.
+/// The directory cargo builds into: `CARGO_TARGET_DIR` (or `--target-dir`, or the
+/// configured one) when set, else `<workspace>/target`. Cargo gives integration tests a
+/// scratch directory right inside it.
+fn target_dir() -> PathBuf {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    scratch
+        .parent()
+        .map_or_else(|| workspace().join("target"), Path::to_path_buf)
+}
+
+/// The venv the tests set up and use.
+fn venv_dir() -> PathBuf {
+    target_dir().join("smtp-venv")
+}
+
+/// The Python to run the script with: the override, or the venv, set up on first use.
 fn python() -> PathBuf {
     if let Some(python) = std::env::var_os(PYTHON_VAR) {
         return PathBuf::from(python);
     }
-    let venv = workspace().join("target/smtp-venv/bin/python");
-    if venv.exists() {
-        return venv;
+    // Once per process: the other threads wait here, the other processes on the lock.
+    static PREPARED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match PREPARED.get_or_init(|| prepare_venv(&venv_dir())) {
+        Ok(python) => python.clone(),
+        Err(problem) => panic!(
+            "no Python with aiosmtpd for the SMTP tests: {problem}. {}",
+            setup_hint()
+        ),
     }
-    panic!(
-        "no Python with aiosmtpd for the SMTP tests. {}",
-        setup_hint()
-    );
+}
+
+/// Makes `venv` a venv with aiosmtpd unless it is one already; returns its Python.
+fn prepare_venv(venv: &Path) -> Result<PathBuf, String> {
+    let python = venv.join("bin/python");
+    if has_aiosmtpd(&python) {
+        return Ok(python);
+    }
+    let parent = venv.parent().ok_or("the venv has no parent directory")?;
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let lock_path = venv.with_extension("lock");
+    let _lock = lock(&lock_path)?;
+    // Another process may have finished it while this one waited.
+    if has_aiosmtpd(&python) {
+        return Ok(python);
+    }
+    // Whatever is there is an unfinished attempt: start it again.
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(venv))?;
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "aiosmtpd",
+    ]))?;
+    if has_aiosmtpd(&python) {
+        Ok(python)
+    } else {
+        Err(format!(
+            "aiosmtpd was installed but {} cannot import it",
+            python.display()
+        ))
+    }
+}
+
+/// Holds `path` locked for this process until dropped (the system lets go of it when the
+/// process dies, so a crashed run leaves nothing stuck). Waits at most [`SETUP_DEADLINE`].
+fn lock(path: &Path) -> Result<File, String> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+    let deadline = Instant::now() + SETUP_DEADLINE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(LOCK_POLL);
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "another test process held {} for over {} s while setting the venv up",
+                    path.display(),
+                    SETUP_DEADLINE.as_secs()
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", path.display()));
+            }
+        }
+    }
+}
+
+fn has_aiosmtpd(python: &Path) -> bool {
+    python.exists()
+        && Command::new(python)
+            .args(["-c", "import aiosmtpd"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+}
+
+/// Runs a setup command; its output is kept for the error.
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{shown} failed ({}): {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout).trim(),
+        String::from_utf8_lossy(&output.stderr).trim()
+    ))
 }
 
 fn setup_hint() -> String {
+    let venv = venv_dir();
+    let venv = venv.display();
     format!(
-        "Set {PYTHON_VAR} to a Python that has aiosmtpd, or create the venv the tests look \
-         for: python3 -m venv target/smtp-venv && target/smtp-venv/bin/pip install aiosmtpd"
+        "The tests set up a venv with aiosmtpd themselves (this needs python3 with venv and \
+         access to PyPI). To do it by hand, run: python3 -m venv {venv} && {venv}/bin/pip \
+         install aiosmtpd; or set {PYTHON_VAR} to a Python that has aiosmtpd"
     )
 }
