@@ -30,6 +30,10 @@ pub enum MailerError {
     /// The server could not be reached, refused the login or refused the message.
     #[error("the SMTP server did not accept the message")]
     Smtp(#[source] lettre::transport::smtp::Error),
+    /// Connecting, the greeting and the whole transaction took longer than the timeout
+    /// (a server that accepts the connection but never answers).
+    #[error("the SMTP server did not finish within the timeout of {secs} s")]
+    Timeout { secs: u64 },
 }
 
 impl MailerError {
@@ -37,6 +41,7 @@ impl MailerError {
     pub fn is_transient(&self) -> bool {
         match self {
             MailerError::Smtp(error) => !error.is_permanent(),
+            MailerError::Timeout { .. } => true,
             _ => false,
         }
     }
@@ -46,6 +51,8 @@ impl MailerError {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The bound on one whole send; lettre's own timeout covers single socket steps only.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -71,9 +78,8 @@ impl Mailer {
             )),
         }
         .map_err(MailerError::Smtp)?;
-        let mut builder = builder
-            .port(smtp.port)
-            .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
+        let timeout = Duration::from_secs(smtp.timeout_secs);
+        let mut builder = builder.port(smtp.port).timeout(Some(timeout));
         if let Some(username) = &smtp.username {
             let password = password.ok_or(MailerError::NoPassword)?;
             let credentials = Credentials::new(
@@ -85,10 +91,12 @@ impl Mailer {
         Ok(Self {
             transport: builder.build(),
             from,
+            timeout,
         })
     }
 
-    /// Sends `message` to `to` as text and HTML alternatives.
+    /// Sends `message` to `to` as text and HTML alternatives. Connecting, the greeting
+    /// and the whole transaction together take at most the settings' timeout.
     pub async fn send(&self, to: &Email, message: &Rendered) -> Result<(), MailerError> {
         let to: Address = to.as_str().parse().map_err(|_| MailerError::Recipient)?;
         let body = MultiPart::alternative_plain_html(message.text.clone(), message.html.clone());
@@ -99,11 +107,12 @@ impl Mailer {
             .multipart(body)
             .map_err(MailerError::Message)?;
 
-        self.transport
-            .send(email)
-            .await
-            .map_err(MailerError::Smtp)?;
-        Ok(())
+        match tokio::time::timeout(self.timeout, self.transport.send(email)).await {
+            Ok(sent) => sent.map(drop).map_err(MailerError::Smtp),
+            Err(_elapsed) => Err(MailerError::Timeout {
+                secs: self.timeout.as_secs(),
+            }),
+        }
     }
 }
 

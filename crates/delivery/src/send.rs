@@ -159,7 +159,7 @@ async fn attempt(ctx: SendContext<'_>, mailer: &Mailer, delivery: &Delivery) -> 
             let text = describe(&error, &[revealed.address.as_str(), values.secret]);
             // Even a permanent refusal (a login or sender the admin is fixing) is tried
             // again a few times before the delivery is given up.
-            if matches!(error, MailerError::Smtp(_)) {
+            if matches!(error, MailerError::Smtp(_) | MailerError::Timeout { .. }) {
                 Settled::Retry(text)
             } else {
                 Settled::Fail(text)

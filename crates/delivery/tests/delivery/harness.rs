@@ -151,12 +151,17 @@ impl World {
 
 /// Delivery of both kinds through `server`, without a login.
 pub fn settings(server: &SmtpServer) -> DeliverySettings {
+    settings_at(server.port)
+}
+
+/// Delivery of both kinds through the SMTP server at `port` on 127.0.0.1, without a login.
+pub fn settings_at(port: u16) -> DeliverySettings {
     DeliverySettings {
         pin: true,
         magic_link: true,
         smtp: Some(SmtpSettings {
             host: "127.0.0.1".to_owned(),
-            port: server.port,
+            port,
             security: SmtpSecurity::None,
             username: None,
             from: "Acme Doors <doors@example.com>".to_owned(),

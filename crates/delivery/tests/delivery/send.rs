@@ -6,8 +6,10 @@ use credential_delivery::{MAX_ATTEMPTS, SmtpSettings};
 use secrecy::SecretString;
 use sync_store::{CredentialKind, DeliveryState, Store, SyncState};
 
-use crate::harness::{ANA_EMAIL, LINKS, NOTHING, PINS, TENANT, World, ana, employee, settings};
-use crate::smtp::SmtpServer;
+use crate::harness::{
+    ANA_EMAIL, LINKS, NOTHING, PINS, TENANT, World, ana, employee, settings, settings_at,
+};
+use crate::smtp::{BlackHole, SmtpServer};
 
 #[tokio::test]
 async fn a_pin_created_by_a_sync_is_sent_to_the_work_email() {
@@ -300,4 +302,40 @@ async fn a_login_without_a_stored_password_is_shown_on_the_delivery() {
         Some("the SMTP password is not set")
     );
     assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_timeout_tried_again_later() {
+    let world = World::spawn().await;
+    let hole = BlackHole::start().await;
+    let mut settings = settings_at(hole.port);
+    let smtp = settings.smtp.as_mut().unwrap();
+    *smtp = SmtpSettings {
+        timeout_secs: 1,
+        ..smtp.clone()
+    };
+    world.sync(&[ana()], PINS).await;
+
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(10), world.send(&settings, None))
+        .await
+        .expect("send_due returns although the server never answers");
+
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((report.sent, report.retrying), (0, 1));
+    assert_eq!(hole.accepted(), 1);
+    let delivery = &world.deliveries().await[0];
+    assert_eq!(
+        (delivery.state, delivery.attempts),
+        (DeliveryState::Pending, 1)
+    );
+    assert!(delivery.next_attempt_at > crate::harness::NOW);
+    let error = delivery.last_error.as_deref().unwrap();
+    assert!(error.contains("timeout of 1 s"), "{error}");
+    let history = world.delivery_history("E-1").await;
+    assert_eq!(history.last().unwrap().entry.detail["state"], "retrying");
 }
