@@ -82,6 +82,9 @@ pub enum SendError {
 enum Settled {
     Sent,
     Retry(String),
+    /// The SMTP server did not answer in time: tried again later like [`Settled::Retry`],
+    /// and the rest of the pass waits, since it would not answer them either.
+    TimedOut(String),
     Fail(String),
     Cancel(&'static str),
 }
@@ -95,7 +98,9 @@ struct Revealed {
 
 /// Sends up to `limit` of the tenant's due deliveries, one at a time, and records each
 /// outcome in the delivery and the employee's history. Without SMTP settings nothing is
-/// sent and the deliveries wait. Only ids and counts are logged.
+/// sent and the deliveries wait. When the SMTP server does not answer within its timeout,
+/// the pass ends there: the deliveries not tried yet stay due, untouched, for the next
+/// pass, so a silent server costs one timeout per pass. Only ids and counts are logged.
 pub async fn send_due(ctx: SendContext<'_>, limit: u32) -> Result<SendReport, SendError> {
     let mut report = SendReport::default();
     let Some(smtp) = &ctx.settings.smtp else {
@@ -112,12 +117,23 @@ pub async fn send_due(ctx: SendContext<'_>, limit: u32) -> Result<SendReport, Se
     // so the deliveries show why instead of waiting unseen.
     let mailer = Mailer::new(smtp, ctx.password).map_err(|error| describe(&error, &[]));
 
-    for delivery in &due {
+    for (done, delivery) in due.iter().enumerate() {
         let settled = match &mailer {
             Ok(mailer) => attempt(ctx, mailer, delivery).await,
             Err(reason) => Settled::Retry(reason.clone()),
         };
+        let silent = matches!(settled, Settled::TimedOut(_));
         settle(ctx, delivery, settled, &mut report).await;
+        let waiting = due.len() - done - 1;
+        if silent && waiting > 0 {
+            warn!(
+                tenant = ctx.tenant,
+                waiting,
+                "The SMTP server of tenant {} did not answer; {waiting} e-mails wait for the next pass",
+                ctx.tenant
+            );
+            break;
+        }
     }
     info!(
         tenant = ctx.tenant,
@@ -159,7 +175,9 @@ async fn attempt(ctx: SendContext<'_>, mailer: &Mailer, delivery: &Delivery) -> 
             let text = describe(&error, &[revealed.address.as_str(), values.secret]);
             // Even a permanent refusal (a login or sender the admin is fixing) is tried
             // again a few times before the delivery is given up.
-            if matches!(error, MailerError::Smtp(_) | MailerError::Timeout { .. }) {
+            if matches!(error, MailerError::Timeout { .. }) {
+                Settled::TimedOut(text)
+            } else if matches!(error, MailerError::Smtp(_)) {
                 Settled::Retry(text)
             } else {
                 Settled::Fail(text)
@@ -222,13 +240,13 @@ async fn settle(
                 ctx.store.mark_delivery_sent(delivery.id).await,
             )
         }
-        Settled::Retry(reason) if attempt < MAX_ATTEMPTS => {
+        Settled::Retry(reason) | Settled::TimedOut(reason) if attempt < MAX_ATTEMPTS => {
             report.retrying += 1;
             let at = next_attempt_at(ctx.clock.now(), attempt);
             let written = ctx.store.reschedule_delivery(delivery.id, reason, at).await;
             ("retrying", Some(reason.as_str()), written)
         }
-        Settled::Retry(reason) | Settled::Fail(reason) => {
+        Settled::Retry(reason) | Settled::TimedOut(reason) | Settled::Fail(reason) => {
             report.failed += 1;
             let written = ctx.store.fail_delivery(delivery.id, reason).await;
             ("failed", Some(reason.as_str()), written)

@@ -15,7 +15,7 @@ use crate::text;
 )]
 mod smtp;
 
-use smtp::SmtpServer;
+use smtp::{BlackHole, SmtpServer};
 
 const EXPORT: &str = "\
 Id,Name,Email,Department
@@ -95,4 +95,34 @@ async fn import_sends_new_pins_by_email_and_reports_the_counts() {
     let all = format!("{}{}", text(&first), text(&second));
     assert!(!all.contains("cli-smtp-pass"));
     assert!(!all.contains("ana.lopez@example.com"));
+}
+
+#[tokio::test]
+async fn import_ends_although_the_smtp_server_never_answers() {
+    let emulator = akiles_emulator::spawn(EmulatorConfig::default())
+        .await
+        .unwrap();
+    let hole = BlackHole::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("export.csv"), EXPORT).unwrap();
+    let config = format!("{}timeout_secs = 1\n", config(hole.port));
+    std::fs::write(dir.path().join("sync.toml"), config).unwrap();
+    let (url, key) = (emulator.base_url(), emulator.api_key());
+
+    let run = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        import(dir.path(), &url, &key, "cli-smtp-pass"),
+    )
+    .await
+    .expect("import ends although the SMTP server never answers");
+
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(stdout.contains("sent by e-mail: 0,"), "{}", text(&run));
+    assert!(
+        stdout.contains("(1 retried on the next run)"),
+        "{}",
+        text(&run)
+    );
+    assert_eq!(hole.accepted(), 1);
 }

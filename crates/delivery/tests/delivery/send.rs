@@ -339,3 +339,40 @@ async fn a_server_that_never_answers_is_a_timeout_tried_again_later() {
     let history = world.delivery_history("E-1").await;
     assert_eq!(history.last().unwrap().entry.detail["state"], "retrying");
 }
+
+#[tokio::test]
+async fn after_a_timeout_the_rest_of_the_pass_waits_untried() {
+    let world = World::spawn().await;
+    let hole = BlackHole::start().await;
+    let mut settings = settings_at(hole.port);
+    let smtp = settings.smtp.as_mut().unwrap();
+    *smtp = SmtpSettings {
+        timeout_secs: 1,
+        ..smtp.clone()
+    };
+    let bo = employee("E-2", "Bo Berg", Some("bo.berg@example.com"));
+    let cy = employee("E-3", "Cy Dahl", Some("cy.dahl@example.com"));
+    world.sync(&[ana(), bo, cy], PINS).await;
+
+    let report = tokio::time::timeout(Duration::from_secs(10), world.send(&settings, None))
+        .await
+        .expect("send_due returns although the server never answers");
+
+    assert_eq!((report.sent, report.retrying, report.failed), (0, 1, 0));
+    assert_eq!(hole.accepted(), 1);
+    let mut attempts: Vec<_> = world
+        .deliveries()
+        .await
+        .iter()
+        .map(|d| (d.state, d.attempts))
+        .collect();
+    attempts.sort_by_key(|(_, attempts)| *attempts);
+    assert_eq!(
+        attempts,
+        [
+            (DeliveryState::Pending, 0),
+            (DeliveryState::Pending, 0),
+            (DeliveryState::Pending, 1)
+        ]
+    );
+}
