@@ -6,7 +6,9 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sync_store::{CredentialKind, DeliveryState, NewDelivery, Store};
 
-use crate::helpers::{TENANT, TestApp, eventually, json_of, spawn_app};
+use std::time::Duration;
+
+use crate::helpers::{TENANT, TestApp, eventually, json_of, prepare_tenant, spawn_app};
 
 #[path = "../../../delivery/tests/delivery/smtp.rs"]
 #[expect(
@@ -15,7 +17,7 @@ use crate::helpers::{TENANT, TestApp, eventually, json_of, spawn_app};
 )]
 mod smtp;
 
-use smtp::SmtpServer;
+use smtp::{BlackHole, SmtpServer};
 
 fn settings_body(port: u16, delivery_extra: Value) -> Value {
     let mut delivery = json!({
@@ -170,5 +172,96 @@ async fn a_failed_delivery_is_made_due_again_through_the_api() {
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     let listed = app.store.deliveries(TENANT, None, 10).await.unwrap();
     assert_ne!(listed[0].state, DeliveryState::Failed);
+    app.shutdown().await;
+}
+
+/// Settings of `tenant` whose SMTP server at `port` gets `timeout_secs` per send.
+async fn put_settings_of(app: &TestApp, tenant: &str, port: u16, timeout_secs: u64) {
+    let mut body = settings_body(port, json!({}));
+    body["delivery"]["smtp"]["timeout_secs"] = json!(timeout_secs);
+    let path = format!("/tenants/{tenant}/settings");
+    let saved = app
+        .manage(Method::PUT, &path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::ACCEPTED);
+    let path = format!("/tenants/{tenant}/smtp-password");
+    let set = app
+        .manage(Method::PUT, &path)
+        .json(&json!({"password": "smtp-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), StatusCode::NO_CONTENT);
+}
+
+/// Pushes an employee with a work e-mail, which gets a PIN to send.
+async fn push_with_email(app: &TestApp, key: &str, id: &str, name: &str, email: &str) {
+    let mut body = crate::helpers::employee(name, &["Sales"], 1);
+    body["email"] = json!(email);
+    let pushed = app.put_employee_as(key, id, &body).await;
+    assert!(pushed.status().is_success(), "{}", pushed.status());
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_an_smtp_server_that_never_answers() {
+    let app = spawn_app().await;
+    let hole = BlackHole::start().await;
+    put_settings_of(&app, TENANT, hole.port, 120).await;
+    app.wait_for_idle_queue().await;
+    let key = app.api_key.clone();
+    push_with_email(
+        &app,
+        &key,
+        "E-1",
+        "Marta Quiroga",
+        "marta.quiroga@example.com",
+    )
+    .await;
+    eventually("the delivery loop connecting", || async {
+        hole.accepted() > 0
+    })
+    .await;
+
+    let stopped = tokio::time::timeout(Duration::from_secs(10), app.shutdown()).await;
+
+    assert!(
+        stopped.is_ok(),
+        "shutdown waited for the silent SMTP server"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_with_a_silent_smtp_server_does_not_hold_up_another_tenants_email() {
+    let app = spawn_app().await;
+    let hole = BlackHole::start().await;
+    let server = SmtpServer::with_login("mailer", "smtp-pass");
+    let other_key = prepare_tenant(app.store.as_ref(), &app.emulator, "other", true).await;
+    put_settings_of(&app, TENANT, hole.port, 120).await;
+    put_settings_of(&app, "other", server.port, 10).await;
+    app.wait_for_idle_queue().await;
+    let key = app.api_key.clone();
+    push_with_email(
+        &app,
+        &key,
+        "E-1",
+        "Marta Quiroga",
+        "marta.quiroga@example.com",
+    )
+    .await;
+    eventually("the first tenant's send hanging", || async {
+        hole.accepted() > 0
+    })
+    .await;
+
+    push_with_email(&app, &other_key, "E-2", "Bo Berg", "bo.berg@example.com").await;
+
+    eventually("the other tenant's PIN e-mail", || async {
+        !server.received().is_empty()
+    })
+    .await;
+    assert_eq!(server.received()[0].rcpt_tos, ["bo.berg@example.com"]);
     app.shutdown().await;
 }
