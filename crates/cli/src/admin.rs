@@ -53,11 +53,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             let hash = sync_server::admin::hash_password(&password)
                 .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
             store.upsert_admin(username, &hash).await?;
-            println!("Saved the password of admin {username}");
+            say!("Saved the password of admin {username}");
         }
         AdminCommand::List => {
             for admin in store.admins().await? {
-                println!("{}", admin.username);
+                say!("{}", admin.username);
             }
         }
     }

@@ -109,7 +109,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         )
         .await
     } else {
-        println!("\nThe service and the emulator keep running; press Ctrl-C to stop.");
+        say!("\nThe service and the emulator keep running; press Ctrl-C to stop.");
         telemetry::shutdown_signal().await;
         Ok(())
     };
@@ -181,11 +181,11 @@ async fn prepare(store: &dyn Store, password: &str, size: usize) -> anyhow::Resu
 }
 
 fn print_welcome(base: &str, emulator: &RunningEmulator, password: &str, employees: u32) {
-    println!("Akiles emulator running at {}", emulator.base_url());
-    println!("akiles-hr-sync running at {base} with tenant {TENANT} ({employees} employees)\n");
-    println!("Admin pages:  {base}/admin/tenants/{TENANT}");
-    println!("Login:        {ADMIN} / {password}");
-    println!(
+    say!("Akiles emulator running at {}", emulator.base_url());
+    say!("akiles-hr-sync running at {base} with tenant {TENANT} ({employees} employees)\n");
+    say!("Admin pages:  {base}/admin/tenants/{TENANT}");
+    say!("Login:        {ADMIN} / {password}");
+    say!(
         "Then press Connect Akiles, approve on the emulator's page, tick PIN and map the \
          departments."
     );
@@ -202,19 +202,19 @@ async fn self_check(
     let browser = Browser::new(base)?;
     browser.login(password).await?;
     browser.connect().await?;
-    println!("\n== Connected to the emulator's organization through OAuth ==");
+    say!("\n== Connected to the emulator's organization through OAuth ==");
 
     browser.save_mapping(emulator).await?;
     wait_in_sync(store, size).await?;
     let first = emulator.write_calls();
-    println!("== 1. Mapping saved, PIN on: every employee in sync ({first} write calls) ==");
+    say!("== 1. Mapping saved, PIN on: every employee in sync ({first} write calls) ==");
 
     browser
         .post(&format!("/admin/tenants/{TENANT}/sync"), &[])
         .await?;
     wait_in_sync(store, size).await?;
     let second = emulator.write_calls() - first;
-    println!("== 2. Sync now: nothing should change ({second} write calls) ==");
+    say!("== 2. Sync now: nothing should change ({second} write calls) ==");
 
     let next_day = Company::generate(size).with_changes();
     for person in &next_day.people {
@@ -224,14 +224,14 @@ async fn self_check(
     }
     wait_in_sync(store, next_day.people.len()).await?;
     let third = emulator.write_calls() - first - second;
-    println!("== 3. Next day: 3 transfers, 2 leavers, 1 hire, 1 renamed ({third} write calls) ==");
+    say!("== 3. Next day: 3 transfers, 2 leavers, 1 hire, 1 renamed ({third} write calls) ==");
 
-    println!("\n== Write calls per run: {first}, {second}, {third} ==");
+    say!("\n== Write calls per run: {first}, {second}, {third} ==");
     let mut calls = String::new();
     for (endpoint, count) in emulator.calls() {
         let _ = writeln!(calls, "  {endpoint}: {count}");
     }
-    println!("\nEmulator calls by endpoint:\n{calls}");
+    say!("\nEmulator calls by endpoint:\n{calls}");
     Ok(())
 }
 

@@ -310,7 +310,7 @@ pub async fn run_sync(
         let planned = prepared.plan_report(&NoProgress);
         output::print_plan(&planned, verbose);
         output::print_problems(&planned);
-        println!("Dry run: nothing was changed.");
+        say!("Dry run: nothing was changed.");
         return Ok(planned);
     }
 

@@ -4,6 +4,18 @@
 //! export as a complete snapshot), `emulator` (the local Akiles stand-in), `serve` (the
 //! service: push and management APIs, workers) and `tenants` (tenant admin).
 
+/// `println!` that survives a closed stdout (`… | head`): what cannot be printed is
+/// dropped and the command carries on, so a run is never cut short or turned into a panic
+/// by its reader going away.
+macro_rules! say {
+    () => {
+        $crate::output::say(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::say(format_args!($($arg)*))
+    };
+}
+
 mod admin;
 mod demo;
 mod import;
@@ -211,8 +223,8 @@ async fn run_emulator(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "Akiles emulator listening on http://{addr}/v2");
-    println!("Akiles emulator: http://{addr}/v2 (calls: http://{addr}/_emulator/calls)");
-    println!(
+    say!("Akiles emulator: http://{addr}/v2 (calls: http://{addr}/_emulator/calls)");
+    say!(
         "OAuth: authorize http://{addr}/oauth2/auth, token http://{addr}/oauth2/token \
          ({oauth_clients} client(s) registered)"
     );

@@ -11,10 +11,18 @@ use sync_engine::run::{Progress, summary_line};
 use sync_engine::{Outcome, RunReport, Warning};
 use time::Date;
 
+/// Writes one line to stdout. A closed stdout (the reader went away) or another write
+/// error drops the line: the command's work and exit code do not depend on its reader.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_fmt(line).and_then(|()| out.write_all(b"\n"));
+}
+
 /// One line about the snapshot read.
 pub fn print_snapshot(employees: &[Employee], today: Date) {
     let with_access = employees.iter().filter(|e| e.has_access_on(today)).count();
-    println!(
+    say!(
         "Read {} employees ({with_access} with access).",
         employees.len()
     );
@@ -24,12 +32,12 @@ pub fn print_snapshot(employees: &[Employee], today: Date) {
 pub fn print_plan(report: &RunReport, verbose: bool) {
     let planned = report.planned();
     let calls: usize = planned.values().sum();
-    println!("Plan: {} ({calls} write calls)", summary_line(&planned));
+    say!("Plan: {} ({calls} write calls)", summary_line(&planned));
     if verbose {
         for employee in report.employees.iter().filter(|e| !e.plan.is_empty()) {
-            println!("  {}:", employee.employee_id);
+            say!("  {}:", employee.employee_id);
             for step in &employee.plan {
-                println!("    - {step}");
+                say!("    - {step}");
             }
         }
     }
@@ -63,23 +71,23 @@ fn print_warnings(employees: &[EmployeeReport]) {
     }
     if !unmapped.is_empty() {
         let list: Vec<String> = unmapped.iter().map(|(g, n)| format!("{g} ({n})")).collect();
-        println!(
+        say!(
             "Note: HR groups without a mapping grant nothing: {}",
             list.join(", ")
         );
     }
     if !truncated.is_empty() {
-        println!(
+        say!(
             "Note: names cut to fit Akiles for {} employee(s): {}",
             truncated.len(),
             truncated.join(", ")
         );
     }
     for (id, warning) in trimmed {
-        println!("Note: {id}: {warning}");
+        say!("Note: {id}: {warning}");
     }
     for (credential, ids) in missing {
-        println!(
+        say!(
             "Note: {} employee(s) get no {credential} credential: their record has no \
              {credential}: {}",
             ids.len(),
@@ -91,31 +99,31 @@ fn print_warnings(employees: &[EmployeeReport]) {
 /// Broken mappings, refusals and failed employees.
 pub fn print_problems(report: &RunReport) {
     if let Some(why) = &report.refused {
-        println!("Refused: {why}");
+        say!("Refused: {why}");
     }
     if !report.held_deletions.is_empty() {
         let why = report
             .held_reason
             .as_deref()
             .unwrap_or("over the deletion limits");
-        println!(
+        say!(
             "Held for approval: {} member deletion(s), because {why}. Nothing else waits. \
-             Review them with `akiles-hr-sync deletions list --config ...`, then `approve` or \
-             `reject` (or on the admin page).",
+             Review them with `akiles-hr-sync deletions list` (same --config or --tenant), \
+             then `approve` or `reject` them (or on the admin page's Deletions tab).",
             report.held_deletions.len()
         );
     }
     if !report.kept_deletions.is_empty() {
-        println!(
+        say!(
             "Kept: {} member(s) whose deletion an admin rejected.",
             report.kept_deletions.len()
         );
     }
     for broken in &report.broken_mappings {
-        println!("Broken mapping: {broken}");
+        say!("Broken mapping: {broken}");
     }
     if !report.unreadable_members.is_empty() {
-        println!(
+        say!(
             "Left alone: {} managed member(s) without a readable employee_id: {}",
             report.unreadable_members.len(),
             report.unreadable_members.join(", ")
@@ -126,7 +134,7 @@ pub fn print_problems(report: &RunReport) {
             Outcome::Failed => "failed",
             _ => "incomplete",
         };
-        println!(
+        say!(
             "  {} {state}: {}",
             employee.employee_id,
             employee.errors.join("; ")
@@ -138,26 +146,28 @@ pub fn print_problems(report: &RunReport) {
 pub fn print_result(report: &RunReport, stats: &ClientStats) {
     let applied = report.applied();
     let calls: usize = applied.values().sum();
-    println!("Applied: {} ({calls} write calls)", summary_line(&applied));
+    say!("Applied: {} ({calls} write calls)", summary_line(&applied));
     let outcomes = report.outcomes();
     let count = |o: Outcome| outcomes.get(&o).copied().unwrap_or(0);
-    println!(
+    say!(
         "Employees: {} changed, {} unchanged, {} incomplete, {} failed",
         count(Outcome::Applied),
         count(Outcome::Unchanged),
         count(Outcome::Incomplete),
         count(Outcome::Failed)
     );
-    println!(
+    say!(
         "Akiles: {} requests, {} retries, {} rate-limited (429)",
-        stats.requests, stats.retries, stats.rate_limited
+        stats.requests,
+        stats.retries,
+        stats.rate_limited
     );
     print_problems(report);
 }
 
 /// The outcome of sending credential e-mails after a run, in one line.
 pub fn print_deliveries(report: &credential_delivery::SendReport) {
-    println!("{}", deliveries_line(report));
+    say!("{}", deliveries_line(report));
 }
 
 fn deliveries_line(report: &credential_delivery::SendReport) -> String {

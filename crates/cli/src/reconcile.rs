@@ -105,13 +105,17 @@ pub async fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         .context("cannot prepare the tenant")?;
     let clock = SystemClock;
     let ctx = import::context(&opened.config, &opened.client, store, &clock);
-    let prepared = import::prepare(ctx, records, clock.now()).await?;
-    let preview = prepared.preview();
-    println!("Preview (nothing was changed):");
-    for line in preview.lines() {
-        println!("  {line}");
+    let prepared = match import::prepare(ctx, records, clock.now()).await {
+        Ok(prepared) => prepared,
+        Err(error) => return import::finish(Err(error)),
+    };
+    say!("Preview (nothing was changed):");
+    for line in prepared.preview().lines() {
+        say!("  {line}");
     }
-    let report = prepared.plan_report(&sync_engine::run::NoProgress);
+    let mut report = prepared.plan_report(&sync_engine::run::NoProgress);
+    // Held deletions are already a line of the preview; nothing is stored to review yet.
+    report.held_deletions.clear();
     output::print_problems(&report);
     Ok(ExitCode::SUCCESS)
 }
@@ -136,14 +140,45 @@ pub enum DeletionsAction {
 
 #[derive(Debug, Args)]
 pub struct DecisionTarget {
-    #[command(flatten)]
-    pub target: Target,
+    /// The configuration file (TOML) of the tenant, as for `import`.
+    #[arg(long, required_unless_present = "tenant", conflicts_with = "tenant")]
+    pub config: Option<PathBuf>,
+    /// Store URL (overrides `database`; default sqlite://akiles-hr-sync.db?mode=rwc).
+    #[arg(long, env = "AKILES_HR_SYNC_DATABASE", conflicts_with = "tenant")]
+    pub database: Option<String>,
+    /// A tenant of the service (instead of --config); an approval queues its reconcile.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// With --tenant: the service's settings file (TOML), as for `serve --config`.
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    pub settings: Option<PathBuf>,
     /// Only these employees (repeat); default: every held deletion.
     #[arg(long = "employee", value_name = "ID")]
     pub employees: Vec<String>,
     /// Who decides, for the record.
     #[arg(long, env = "USER", default_value = "cli")]
     pub by: String,
+}
+
+/// The store and tenant a `deletions` command works on, and whether it is the service's.
+async fn decision_store(
+    target: &DecisionTarget,
+) -> anyhow::Result<(std::sync::Arc<dyn sync_store::Store>, String, bool)> {
+    if let Some(tenant) = &target.tenant {
+        let (_, store) = crate::serve::settings_and_store(target.settings.clone(), None).await?;
+        if store.tenant(tenant).await?.is_none() {
+            anyhow::bail!("the service has no tenant {tenant:?}");
+        }
+        return Ok((store, tenant.clone(), true));
+    }
+    let Some(path) = &target.config else {
+        anyhow::bail!("give --config FILE or --tenant TENANT");
+    };
+    let config = sync_engine::Config::load(path)?;
+    let database = target.database.clone().or_else(|| config.database.clone());
+    let store = import::open_store(database.as_deref().unwrap_or(import::DEFAULT_DATABASE)).await?;
+    store.ensure_tenant(&config.tenant).await?;
+    Ok((store, config.tenant, false))
 }
 
 /// Runs `deletions list|approve|reject`.
@@ -158,52 +193,59 @@ pub async fn deletions(args: DeletionsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|raw| EmployeeId::parse(raw).with_context(|| format!("--employee {raw:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let config = target.target.config()?;
-    let database = target
-        .target
-        .database
-        .clone()
-        .or_else(|| config.database.clone());
-    let store = import::open_store(database.as_deref().unwrap_or(import::DEFAULT_DATABASE)).await?;
-    let tenant = &config.tenant;
-    store.ensure_tenant(tenant).await?;
+    let (store, tenant, service) = decision_store(&target).await?;
+    let held = store.held_deletions(&tenant).await?;
+
+    let unknown: Vec<&str> = ids
+        .iter()
+        .filter(|id| !held.iter().any(|h| &h.employee_id == *id))
+        .map(EmployeeId::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!(
+            "error: no held deletion for employee(s) {} of tenant {tenant}; nothing was \
+             changed (see `akiles-hr-sync deletions list`)",
+            unknown.join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    }
 
     if let Some(decision) = decision {
         let only = (!ids.is_empty()).then_some(ids.as_slice());
         let changed = store
-            .decide_deletions(tenant, only, decision, &target.by)
+            .decide_deletions(&tenant, only, decision, &target.by)
             .await?;
-        let (word, next) = match decision {
-            HoldDecision::Approve => (
-                "Approved",
-                "the next import or `reconcile` deletes those members",
-            ),
-            HoldDecision::Reject => (
-                "Rejected",
-                "those members are kept while the employees' records stay as they are",
-            ),
+        let next = match (decision, service) {
+            (HoldDecision::Approve, true) => {
+                store
+                    .enqueue(&tenant, sync_store::JobKind::SyncTenant, None)
+                    .await?;
+                "the service's reconcile (queued now) deletes those members"
+            }
+            (HoldDecision::Approve, false) => {
+                "the next import or `reconcile` deletes those members"
+            }
+            (HoldDecision::Reject, _) => {
+                "those members are kept while the employees' records stay as they are"
+            }
         };
-        println!("{word} {changed} held deletion(s); {next}.");
+        let word = match decision {
+            HoldDecision::Approve => "Approved",
+            HoldDecision::Reject => "Rejected",
+        };
+        say!("{word} {changed} held deletion(s); {next}.");
         if changed == 0 {
-            println!(
-                "Nothing was waiting for a decision{}.",
-                if ids.is_empty() {
-                    ""
-                } else {
-                    " for those employees"
-                }
-            );
+            say!("Nothing was waiting for that decision.");
         }
         return Ok(ExitCode::SUCCESS);
     }
 
-    let held = store.held_deletions(tenant).await?;
     if held.is_empty() {
-        println!("No held deletions for tenant {tenant}.");
+        say!("No held deletions for tenant {tenant}.");
         return Ok(ExitCode::SUCCESS);
     }
     let waiting = held.iter().filter(|h| h.state == HoldState::Held).count();
-    println!(
+    say!(
         "{} held deletion(s) for tenant {tenant}, {waiting} waiting:",
         held.len()
     );
@@ -213,7 +255,7 @@ pub async fn deletions(args: DeletionsArgs) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(|by| format!(" by {by}"))
             .unwrap_or_default();
-        println!(
+        say!(
             "  {} {} (members: {}){decided}",
             hold.employee_id,
             hold.state.as_str(),
@@ -221,7 +263,7 @@ pub async fn deletions(args: DeletionsArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(reason) = held.first().map(|h| &h.reason) {
-        println!("Why: {reason}.");
+        say!("Why: {reason}.");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -46,7 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .local_addr()
         .context("cannot read the bound address")?;
     tracing::info!(%addr, "akiles-hr-sync listening on http://{addr}");
-    println!("akiles-hr-sync listening on http://{addr}");
+    say!("akiles-hr-sync listening on http://{addr}");
     sync_server::serve(listener, state, telemetry::shutdown_signal()).await?;
     tracing::info!("akiles-hr-sync stopped");
     Ok(ExitCode::SUCCESS)
@@ -153,29 +153,29 @@ pub async fn run_tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("tenant {key} already exists");
             }
             store.ensure_tenant(&key).await?;
-            println!("Created tenant {key}");
+            say!("Created tenant {key}");
         }
         TenantsCommand::List => {
             for tenant in store.tenants().await? {
-                println!("{}", tenant.key);
+                say!("{}", tenant.key);
             }
         }
         TenantsCommand::Delete { key } => {
             if !store.delete_tenant(&key).await? {
                 anyhow::bail!("tenant {key} does not exist");
             }
-            println!("Deleted tenant {key}; members already in Akiles stay as they are");
+            say!("Deleted tenant {key}; members already in Akiles stay as they are");
         }
         TenantsCommand::ApiKey(ApiKeyCommand::Create { key, label }) => {
             if store.tenant(&key).await?.is_none() {
                 anyhow::bail!("tenant {key} does not exist");
             }
             let (api_key, secret) = store.create_api_key(&key, label.trim()).await?;
-            println!(
+            say!(
                 "Created API key {} for tenant {key}. Its secret, shown only now:",
                 api_key.id.0
             );
-            println!("{}", secret.expose_secret());
+            say!("{}", secret.expose_secret());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -38,7 +38,7 @@ pub async fn run(
     if dry_run {
         output::print_plan(&report, verbose);
         output::print_problems(&report);
-        println!("Dry run: nothing was changed.");
+        say!("Dry run: nothing was changed.");
     } else {
         if verbose {
             output::print_plan(&report, true);

@@ -818,7 +818,7 @@ impl Preview {
         lines.push(format!("{} deletions", count(StepKind::DeleteMember)));
         if self.held_deletions > 0 {
             lines.push(format!(
-                "{} deletions held for an admin's approval",
+                "{} deletions would be held for an admin's approval",
                 self.held_deletions
             ));
         }

@@ -35,6 +35,17 @@ async fn cli(
     (output, stdout)
 }
 
+/// Runs `deletions …` on the tenant of examples/hrdataset_v14.toml (no Akiles needed).
+async fn deletions(dir: &Path, action: &[&str]) -> (std::process::Output, String) {
+    let config = example("hrdataset_v14.toml");
+    let mut args = vec!["deletions"];
+    args.extend_from_slice(action);
+    args.extend(["--config", config.to_str().unwrap()]);
+    let output = run_cli(dir, &args).await;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
 fn hand_client(emulator: &RunningEmulator) -> Client {
     let url = url::Url::parse(&emulator.base_url()).unwrap();
     Client::new(
@@ -203,19 +214,47 @@ async fn forty_percent_of_active_rows_missing_holds_the_deletions_for_approval()
         "{}",
         text(&output)
     );
-    let (listed, list) = cli(&emulator, dir.path(), &["deletions", "list"]).await;
+    let (listed, list) = deletions(dir.path(), &["list"]).await;
     assert!(listed.status.success(), "{}", text(&listed));
     assert!(
         list.contains(&format!("{dropped} held deletion(s)")),
         "{list}"
     );
+    let (typo, _) = deletions(dir.path(), &["approve", "--employee", "99999"]).await;
+    assert_eq!(typo.status.code(), Some(2), "{}", text(&typo));
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("no held deletion for employee(s) 99999"),
+        "{}",
+        text(&typo)
+    );
+    assert_eq!(
+        list_closed_early(dir.path()).await.code(),
+        Some(0),
+        "a reader that goes away is not a crash"
+    );
 
-    let (approved, _) = cli(&emulator, dir.path(), &["deletions", "approve"]).await;
+    let (approved, _) = deletions(dir.path(), &["approve"]).await;
     assert!(approved.status.success(), "{}", text(&approved));
     let (reconciled, _) = cli(&emulator, dir.path(), &["reconcile"]).await;
     assert!(reconciled.status.success(), "{}", text(&reconciled));
     assert_eq!(emulator.calls()[DELETE_MEMBER], dropped as u64);
     assert_eq!(live_owned(&emulator).len(), 207 - dropped);
+}
+
+/// `deletions list` with its stdout closed before it writes (as `| head -0` does).
+async fn list_closed_early(dir: &Path) -> std::process::ExitStatus {
+    let database = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
+    let config = example("hrdataset_v14.toml");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_akiles-hr-sync"))
+        .args(["deletions", "list", "--config", config.to_str().unwrap()])
+        .current_dir(dir)
+        .env("AKILES_HR_SYNC_DATABASE", database)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait().await.unwrap()
 }
 
 #[tokio::test]
@@ -240,4 +279,25 @@ async fn plan_previews_a_settings_change_without_changing_anything() {
     assert_eq!(emulator.write_calls(), 0);
     assert!(stdout.contains("0 members created"), "{stdout}");
     assert!(stdout.contains("0 deletions"), "{stdout}");
+
+    let config = example("hrdataset_v14.toml");
+    let unreachable = run_cli(
+        dir.path(),
+        &[
+            "plan",
+            "--config",
+            config.to_str().unwrap(),
+            "--akiles-url",
+            "http://127.0.0.1:9/v2",
+            "--akiles-token",
+            "k",
+        ],
+    )
+    .await;
+    assert_eq!(unreachable.status.code(), Some(1), "{}", text(&unreachable));
+    assert!(
+        String::from_utf8_lossy(&unreachable.stderr).contains("hint: check the Akiles URL"),
+        "{}",
+        text(&unreachable)
+    );
 }
