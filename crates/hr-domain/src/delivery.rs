@@ -195,6 +195,13 @@ impl SmtpSettings {
     }
 }
 
+/// Longest subject template: a subject line is read at a glance.
+pub const MAX_SUBJECT_BYTES: usize = 200;
+
+/// Longest text or HTML template: a credential e-mail is short, and every message and
+/// every page that edits it carries the whole template.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Whether `host` names this machine, where an unencrypted connection stays local.
 pub fn is_local_host(host: &str) -> bool {
     matches!(
@@ -328,6 +335,21 @@ impl Templates {
             ("delivery.templates.html", &self.html),
         ];
         for (field, template) in fields {
+            let limit = if field.ends_with("subject") {
+                MAX_SUBJECT_BYTES
+            } else {
+                MAX_BODY_BYTES
+            };
+            if template.len() > limit {
+                return Some((
+                    field,
+                    if field.ends_with("subject") {
+                        "is longer than 200 bytes"
+                    } else {
+                        "is longer than 64 KiB"
+                    },
+                ));
+            }
             let Ok(pieces) = pieces(template) else {
                 return Some((field, UNKNOWN));
             };
@@ -495,6 +517,22 @@ mod tests {
         let result = serde_json::from_str::<DeliverySettings>(r#"{"pins": true}"#);
 
         assert!(result.is_err());
+    }
+
+    #[test]
+    fn oversized_templates_are_refused_naming_the_field() {
+        let mut templates = Templates::default();
+        templates.text.push_str(&"x".repeat(MAX_BODY_BYTES));
+        assert_eq!(
+            templates.problem(),
+            Some(("delivery.templates.text", "is longer than 64 KiB"))
+        );
+        let mut templates = Templates::default();
+        templates.subject = "s".repeat(MAX_SUBJECT_BYTES + 1);
+        assert_eq!(
+            templates.problem().map(|p| p.0),
+            Some("delivery.templates.subject")
+        );
     }
 
     #[test]
