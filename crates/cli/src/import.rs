@@ -362,11 +362,36 @@ async fn send_deliveries(config: &Config, client: &Client, store: &dyn Store, cl
         password: password.as_ref(),
     };
     match credential_delivery::send_due(ctx, DELIVERY_BATCH).await {
-        Ok(report) => output::print_deliveries(&report),
+        Ok(report) => {
+            output::print_deliveries(&report);
+            print_undelivered(store, &config.tenant).await;
+        }
         Err(error) => eprintln!(
             "warning: credential e-mails were not sent (tried again on the next run): {:#}",
             anyhow::Error::new(error)
         ),
+    }
+}
+
+/// One line about e-mails still waiting or given up on, from earlier runs as well.
+async fn print_undelivered(store: &dyn Store, tenant: &str) {
+    let deliveries = match store.deliveries(tenant, None, DELIVERY_BATCH).await {
+        Ok(deliveries) => deliveries,
+        Err(e) => {
+            tracing::warn!(error = %e, "Could not count the deliveries still waiting");
+            return;
+        }
+    };
+    let count = |state| deliveries.iter().filter(|d| d.state == state).count();
+    let (waiting, given_up) = (
+        count(sync_store::DeliveryState::Pending),
+        count(sync_store::DeliveryState::Failed),
+    );
+    if waiting + given_up > 0 {
+        say!(
+            "Credential e-mails not delivered yet: {waiting} waiting for a later run, \
+             {given_up} given up (see the employees' history; check the SMTP settings)"
+        );
     }
 }
 

@@ -92,6 +92,13 @@ async fn import_sends_new_pins_by_email_and_reports_the_counts() {
     assert_eq!(received[0].login.as_deref(), Some("mailer"));
     assert!(second.status.success(), "{}", text(&second));
     assert!(!String::from_utf8_lossy(&second.stdout).contains("sent by e-mail: 1"));
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains(
+            "Credential e-mails not delivered yet: 0 waiting for a later run, 1 given up"
+        ),
+        "the one without an address stays visible: {}",
+        text(&second)
+    );
     let all = format!("{}{}", text(&first), text(&second));
     assert!(!all.contains("cli-smtp-pass"));
     assert!(!all.contains("ana.lopez@example.com"));
