@@ -527,8 +527,10 @@ mod tests {
             templates.problem(),
             Some(("delivery.templates.text", "is longer than 64 KiB"))
         );
-        let mut templates = Templates::default();
-        templates.subject = "s".repeat(MAX_SUBJECT_BYTES + 1);
+        let templates = Templates {
+            subject: "s".repeat(MAX_SUBJECT_BYTES + 1),
+            ..Templates::default()
+        };
         assert_eq!(
             templates.problem().map(|p| p.0),
             Some("delivery.templates.subject")
