@@ -6,7 +6,7 @@
 //! service gracefully.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -33,6 +33,18 @@ pub struct ServeArgs {
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (settings, store) = settings_and_store(args.config, args.listen).await?;
+    let holder = format!("serve-{}-{:08x}", std::process::id(), rand::random::<u32>());
+    let held = hold_instance(store.as_ref(), &holder)
+        .await
+        .context("cannot take the database's service lease")?;
+    if !held {
+        anyhow::bail!(
+            "another `serve` is running on this database (an SQLite database belongs to one \
+             service process); stop it first, or wait {} s if it was killed",
+            INSTANCE_LEASE.as_secs()
+        );
+    }
+    let renewal = tokio::spawn(keep_instance(store.clone(), holder.clone()));
     release_leases(store.as_ref()).await?;
     let listen = settings.listen;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -47,9 +59,55 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot read the bound address")?;
     tracing::info!(%addr, "akiles-hr-sync listening on http://{addr}");
     say!("akiles-hr-sync listening on http://{addr}");
-    sync_server::serve(listener, state, telemetry::shutdown_signal()).await?;
+    let store = state.store.clone();
+    let served = sync_server::serve(listener, state, telemetry::shutdown_signal()).await;
+    renewal.abort();
+    if let Err(e) = store.release_instance(&holder).await {
+        tracing::warn!(error = %e, "Could not give the service lease up; it expires by itself");
+    }
+    served?;
     tracing::info!("akiles-hr-sync stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Takes the database's service lease. A lease left by a `serve` of this machine that is
+/// no longer running (killed: its pid is gone) is taken over at once rather than waited
+/// out.
+async fn hold_instance(store: &dyn Store, holder: &str) -> Result<bool, sync_store::StoreError> {
+    if store.try_hold_instance(holder, INSTANCE_LEASE).await? {
+        return Ok(true);
+    }
+    let Some(current) = store.instance_holder().await? else {
+        return store.try_hold_instance(holder, INSTANCE_LEASE).await;
+    };
+    let pid = current
+        .split('-')
+        .nth(1)
+        .and_then(|p| p.parse::<u32>().ok());
+    let gone = pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    if !gone {
+        return Ok(false);
+    }
+    tracing::warn!("Taking over the service lease of a stopped process ({current})");
+    store.release_instance(&current).await?;
+    store.try_hold_instance(holder, INSTANCE_LEASE).await
+}
+
+/// How long the database's service lease lasts without renewal; renewed every third.
+const INSTANCE_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Renews the service lease while the service runs.
+async fn keep_instance(store: Arc<dyn Store>, holder: String) {
+    loop {
+        tokio::time::sleep(INSTANCE_LEASE / 3).await;
+        match store.try_hold_instance(&holder, INSTANCE_LEASE).await {
+            Ok(true) => {}
+            Ok(false) => tracing::error!(
+                "Another process took this database's service lease; two services now share it"
+            ),
+            Err(e) => tracing::warn!(error = %e, "Could not renew the service lease; retrying"),
+        }
+    }
 }
 
 /// Queues again the jobs that were running when the last process stopped (a crash or

@@ -76,7 +76,7 @@ pub fn spawn_pool(state: AppState, stopping: watch::Receiver<bool>) -> WorkerPoo
     let instance = format!("{:08x}", rand::random::<u32>());
     let tasks = (0..state.settings.workers.concurrency)
         .map(|n| {
-            let name = format!("{instance}-{n}");
+            let name = format!("serve-{instance}-{n}");
             tokio::spawn(run_worker(state.clone(), name, stopping.clone()))
         })
         .collect();

@@ -629,7 +629,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::LostLease`] unless `worker` holds it.
     async fn fail_job(&self, id: JobId, worker: &str, error: &str) -> Result<(), StoreError>;
     /// Puts every running job back in the queue (attempts and last error unchanged, folded
-    /// into a queued job of its key if there is one) and returns how many there were.
+    /// into a queued job of its key if there is one) and returns how many there were. The
+    /// service's run locks (holders `serve-…`) go too, and runs left without a live run
+    /// lock are closed as interrupted.
     ///
     /// Only valid at startup of the single instance of the SQLite store: it releases leases
     /// that may still be live, so it must not run while any worker could hold one. A store
@@ -716,6 +718,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Releases the tenant's run lock if `holder` has it.
     async fn unlock_runs(&self, tenant: &str, holder: &str) -> Result<(), StoreError>;
+    /// Takes (or renews, for the same `holder`) the database's service lease until now +
+    /// `lease`; false while another process's lease is live (one `serve` per database).
+    async fn try_hold_instance(
+        &self,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+    /// Gives the service lease up if `holder` has it.
+    async fn release_instance(&self, holder: &str) -> Result<(), StoreError>;
+    /// Who holds the service lease, if anyone does now.
+    async fn instance_holder(&self) -> Result<Option<String>, StoreError>;
 
     // Held deletions
     /// Records deletions the guard held. A row an admin approved stays approved; one

@@ -675,6 +675,42 @@ impl Store for SqliteStore {
         Ok(free)
     }
 
+    #[instrument(skip_all)]
+    async fn try_hold_instance(&self, holder: &str, lease: Duration) -> Result<bool, StoreError> {
+        let now = self.now_millis();
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let taken = sqlx::query(
+            "INSERT INTO service_instance (id, holder, expires_at) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET holder = $1, expires_at = $2 \
+             WHERE service_instance.holder = $1 OR service_instance.expires_at <= $3",
+        )
+        .bind(holder)
+        .bind(now.saturating_add(lease_ms))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() > 0)
+    }
+
+    #[instrument(skip_all)]
+    async fn instance_holder(&self) -> Result<Option<String>, StoreError> {
+        let holder: Option<(String,)> =
+            sqlx::query_as("SELECT holder FROM service_instance WHERE id = 1 AND expires_at > $1")
+                .bind(self.now_millis())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(holder.map(|(h,)| h))
+    }
+
+    #[instrument(skip_all)]
+    async fn release_instance(&self, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM service_instance WHERE holder = $1")
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     #[instrument(skip_all, fields(tenant = %tenant))]
     async fn unlock_runs(&self, tenant: &str, holder: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM run_locks WHERE tenant = $1 AND holder = $2")

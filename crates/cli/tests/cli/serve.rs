@@ -135,3 +135,38 @@ async fn a_change_answered_202_is_applied_after_a_kill_and_restart() {
     service.child.start_kill().unwrap();
     service.child.wait().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_second_service_on_the_same_database_refuses_to_start() {
+    let emulator = akiles_emulator::spawn(EmulatorConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("svc.db").display());
+    let key = DataKey::generate().to_base64();
+    prepare(&database, &key, &emulator).await;
+    let mut first = start(dir.path(), &database, &key, &emulator).await;
+
+    let second = Command::new(env!("CARGO_BIN_EXE_akiles-hr-sync"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .env("AKILES_HR_SYNC__DATABASE", &database)
+        .env("AKILES_HR_SYNC__DATA_KEY", &key)
+        .env("AKILES_HR_SYNC__COOKIE_KEY", "y".repeat(88))
+        .env("AKILES_HR_SYNC__AKILES__API_URL", emulator.base_url())
+        .env_remove("AKILES_HR_SYNC_DATA_KEY")
+        .env_remove("AKILES_HR_SYNC_DATABASE")
+        .output()
+        .await
+        .unwrap();
+
+    assert_eq!(second.status.code(), Some(2), "{}", crate::text(&second));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another `serve` is running"),
+        "{}",
+        crate::text(&second)
+    );
+    first.child.start_kill().unwrap();
+    first.child.wait().await.unwrap();
+}

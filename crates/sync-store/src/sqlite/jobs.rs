@@ -496,6 +496,21 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        // The run locks of the service's workers died with them; a run of the CLI holds
+        // its own (renewed) lock and keeps it. A run left without a live lock was cut
+        // short: it is closed as interrupted, so no page shows it running for ever.
+        let now = self.now_millis();
+        sqlx::query("DELETE FROM run_locks WHERE holder LIKE 'serve-%'")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE sync_runs SET finished_at = $1, summary = '{\"interrupted\":true}' \
+             WHERE finished_at IS NULL AND tenant NOT IN \
+                 (SELECT tenant FROM run_locks WHERE expires_at > $1)",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
 
         let released = u64::try_from(running.len()).unwrap_or(u64::MAX);

@@ -35,6 +35,7 @@ store_tests!(
     a_due_reconcile_is_not_starved_by_a_stream_of_employee_jobs,
     a_renewed_lease_keeps_the_job_and_a_lost_one_is_refused,
     a_tenants_waiting_jobs_are_deferred_and_woken_in_one_write,
+    a_restart_frees_the_services_run_locks_and_closes_their_runs,
     queue_depth_counts_every_state,
     jobs_are_listed_by_tenant_and_state,
 );
@@ -736,6 +737,50 @@ async fn a_tenants_waiting_jobs_are_deferred_and_woken_in_one_write(store: &Test
     assert_eq!(nothing_else, None);
     assert_eq!(woken, 3);
     assert_eq!(now_due.tenant, ACME);
+}
+
+async fn a_restart_frees_the_services_run_locks_and_closes_their_runs(store: &TestStore) {
+    let store = store.with_acme().await;
+    store.ensure_tenant("globex").await.unwrap();
+    let long = Duration::from_secs(300);
+    assert!(
+        store
+            .try_lock_runs(ACME, "serve-dead-0", long)
+            .await
+            .unwrap()
+    );
+    let dead_run = store.start_run(ACME, "reconcile").await.unwrap();
+    assert!(
+        store
+            .try_lock_runs("globex", "run-cli-1", long)
+            .await
+            .unwrap()
+    );
+    let cli_run = store.start_run("globex", "import").await.unwrap();
+
+    store.release_leases().await.unwrap();
+
+    assert!(
+        store
+            .try_lock_runs(ACME, "serve-new-0", long)
+            .await
+            .unwrap(),
+        "the dead worker's lock is gone"
+    );
+    assert!(
+        !store
+            .try_lock_runs("globex", "serve-new-1", long)
+            .await
+            .unwrap(),
+        "a CLI run keeps its lock"
+    );
+    let acme_runs = store.runs(ACME, 5).await.unwrap();
+    let dead = acme_runs.iter().find(|r| r.id == dead_run).unwrap();
+    assert!(dead.finished_at.is_some());
+    assert_eq!(dead.summary["interrupted"], true);
+    let globex_runs = store.runs("globex", 5).await.unwrap();
+    let alive = globex_runs.iter().find(|r| r.id == cli_run).unwrap();
+    assert_eq!(alive.finished_at, None);
 }
 
 async fn queue_depth_counts_every_state(store: &TestStore) {

@@ -12,6 +12,7 @@ store_tests!(
     runs_of_another_tenant_are_not_listed,
     finishing_a_run_that_does_not_exist_fails,
     one_run_lock_per_tenant_until_released_or_expired,
+    one_service_per_database_until_released_or_expired,
 );
 
 async fn a_started_run_is_open_with_an_empty_summary(store: &TestStore) {
@@ -111,4 +112,27 @@ async fn one_run_lock_per_tenant_until_released_or_expired(store: &TestStore) {
         store.try_lock_runs("nobody", "x", lease).await,
         Err(StoreError::UnknownTenant(_))
     ));
+}
+
+async fn one_service_per_database_until_released_or_expired(store: &TestStore) {
+    let lease = std::time::Duration::from_secs(30);
+
+    let first = store.try_hold_instance("serve-a", lease).await.unwrap();
+    let holder = store.instance_holder().await.unwrap();
+    let second = store.try_hold_instance("serve-b", lease).await.unwrap();
+    let renewed = store.try_hold_instance("serve-a", lease).await.unwrap();
+    store.at_minute(1);
+    let after_expiry = store.try_hold_instance("serve-b", lease).await.unwrap();
+    store.release_instance("serve-b").await.unwrap();
+    let after_release = store.try_hold_instance("serve-c", lease).await.unwrap();
+
+    assert!(first);
+    assert_eq!(holder.as_deref(), Some("serve-a"));
+    assert!(
+        !second,
+        "a second service is refused while the first holds the lease"
+    );
+    assert!(renewed);
+    assert!(after_expiry, "a dead holder's lease expires");
+    assert!(after_release);
 }
