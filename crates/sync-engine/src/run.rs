@@ -810,10 +810,12 @@ impl Preview {
             members(count(StepKind::CreateMember))
         ));
         for (group, n) in &self.gain {
-            lines.push(format!("{} gain {group}", members(*n)));
+            let verb = if *n == 1 { "gains" } else { "gain" };
+            lines.push(format!("{} {verb} {group}", members(*n)));
         }
         for (group, n) in &self.lose {
-            lines.push(format!("{} lose {group}", members(*n)));
+            let verb = if *n == 1 { "loses" } else { "lose" };
+            lines.push(format!("{} {verb} {group}", members(*n)));
         }
         lines.push(format!("{} deletions", count(StepKind::DeleteMember)));
         if self.held_deletions > 0 {
@@ -1056,4 +1058,33 @@ fn summary_json(report: &RunReport) -> serde_json::Value {
         "held_reason": report.held_reason,
         "kept_deletions": report.kept_deletions.len(),
     })
+}
+
+#[cfg(test)]
+mod preview_tests {
+    use super::*;
+
+    #[test]
+    fn one_member_gains_and_loses_in_the_singular() {
+        let preview = Preview {
+            gain: BTreeMap::from([("Floor 3".to_owned(), 1)]),
+            lose: BTreeMap::from([("Garage".to_owned(), 1), ("Lab".to_owned(), 4)]),
+            ..Preview::default()
+        };
+
+        let lines = preview.lines();
+
+        assert!(
+            lines.contains(&"1 member gains Floor 3".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"1 member loses Garage".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"4 members lose Lab".to_owned()),
+            "{lines:?}"
+        );
+    }
 }
