@@ -53,6 +53,9 @@ fn default_reconcile_minutes() -> u32 {
     15
 }
 
+/// Most minutes between scheduled reconciles (a week).
+pub const MAX_RECONCILE_MINUTES: u32 = 7 * 24 * 60;
+
 impl TenantSettings {
     /// Reads stored settings; `{}` gives the defaults.
     pub fn from_json(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
@@ -90,6 +93,12 @@ impl TenantSettings {
         }
         if let Some(problem) = self.delivery.problem() {
             return Some(problem);
+        }
+        if self.reconcile_every_minutes > MAX_RECONCILE_MINUTES {
+            return Some((
+                "reconcile_every_minutes",
+                "must be at most 10080 (a week); 0 turns the schedule off",
+            ));
         }
         if self.member_name_max_bytes < 8 {
             return Some(("member_name_max_bytes", "must be at least 8"));

@@ -7,7 +7,7 @@
 
 use hr_domain::TimeZone;
 
-use crate::tenant_settings::TenantSettings;
+use crate::tenant_settings::{MAX_RECONCILE_MINUTES, TenantSettings};
 
 /// Zones offered in the time zone field's list; any IANA name is accepted.
 pub const COMMON_ZONES: &[&str] = &[
@@ -37,9 +37,6 @@ pub const COMMON_ZONES: &[&str] = &[
     "Asia/Tokyo",
     "Australia/Sydney",
 ];
-
-/// Most minutes between scheduled reconciles (a week).
-const MAX_RECONCILE_MINUTES: u32 = 7 * 24 * 60;
 
 /// The run fields as the form shows them.
 #[derive(Debug, Clone)]

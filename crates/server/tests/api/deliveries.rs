@@ -146,6 +146,17 @@ async fn delivery_settings_with_a_bad_template_or_plain_remote_smtp_are_refused(
     let plain = json_of(plain, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(plain.to_string().contains("delivery.smtp.security"));
     assert!(plain.to_string().contains("localhost or 127.0.0.1"));
+    let mut yearly = settings_body(2525, json!({}));
+    yearly["reconcile_every_minutes"] = json!(99_999_999);
+    let yearly = json_of(
+        put_settings(&app, &yearly).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        yearly.to_string().contains("reconcile_every_minutes"),
+        "{yearly}"
+    );
     app.shutdown().await;
 }
 

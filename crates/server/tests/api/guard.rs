@@ -104,10 +104,18 @@ async fn b15_a_snapshot_deleting_most_members_holds_the_deletions_for_an_admin()
     .await;
 
     let unknown = decide(&app, tenant, "approve", json!({"employees": ["E-99"]})).await;
+    let none = decide(&app, tenant, "approve", json!({"employees": []})).await;
     let approved = decide(&app, tenant, "approve", json!({})).await;
 
     let unknown = json_of(unknown, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(unknown["error"]["field"], "employees[0]");
+    let none = json_of(none, StatusCode::ACCEPTED).await;
+    assert_eq!(none["changed"], 0);
+    assert_eq!(
+        none["job_id"],
+        json!(null),
+        "nothing approved, no reconcile queued"
+    );
     assert_eq!(json_of(approved, StatusCode::ACCEPTED).await["changed"], 28);
     app.wait_for_idle_queue().await;
     assert_eq!(app.calls(MEMBER_DELETES), 28);

@@ -77,17 +77,19 @@ pub async fn approve(
     body: Bytes,
 ) -> Result<(StatusCode, Json<DecisionResponse>), ApiError> {
     let changed = decide(&state, &tenant, &body, HoldDecision::Approve).await?;
-
-    let job = state
-        .store
-        .enqueue(&tenant, JobKind::SyncTenant, None)
-        .await?;
-    state.wake_workers();
-    tracing::info!(tenant = %tenant, changed, "Approved {changed} held deletions of tenant {tenant}; a reconcile is queued");
-    let response = DecisionResponse {
-        changed,
-        job_id: Some(job.0),
+    // Nothing approved, nothing to apply: no reconcile is queued for it.
+    let job_id = if changed > 0 {
+        let job = state
+            .store
+            .enqueue(&tenant, JobKind::SyncTenant, None)
+            .await?;
+        state.wake_workers();
+        Some(job.0)
+    } else {
+        None
     };
+    tracing::info!(tenant = %tenant, changed, "Approved {changed} held deletions of tenant {tenant}");
+    let response = DecisionResponse { changed, job_id };
     Ok((StatusCode::ACCEPTED, Json(response)))
 }
 
