@@ -17,14 +17,15 @@ struct Service {
     base: String,
 }
 
-/// Starts `serve` on port 0 and reads the address it prints.
-async fn start(
+/// `serve` on port 0 with a store of its own, fast leases and polling.
+fn serve_command(
     dir: &std::path::Path,
     database: &str,
     key: &str,
     emulator: &RunningEmulator,
-) -> Service {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_akiles-hr-sync"))
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_akiles-hr-sync"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .current_dir(dir)
         .env("RUST_LOG", "warn")
@@ -35,7 +36,18 @@ async fn start(
         .env("AKILES_HR_SYNC__WORKERS__LEASE_SECS", "1")
         .env("AKILES_HR_SYNC__WORKERS__POLL_INTERVAL_MS", "50")
         .env_remove("AKILES_HR_SYNC_DATA_KEY")
-        .env_remove("AKILES_HR_SYNC_DATABASE")
+        .env_remove("AKILES_HR_SYNC_DATABASE");
+    command
+}
+
+/// Starts `serve` on port 0 and reads the address it prints.
+async fn start(
+    dir: &std::path::Path,
+    database: &str,
+    key: &str,
+    emulator: &RunningEmulator,
+) -> Service {
+    let mut child = serve_command(dir, database, key, emulator)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -147,16 +159,7 @@ async fn a_second_service_on_the_same_database_refuses_to_start() {
     prepare(&database, &key, &emulator).await;
     let mut first = start(dir.path(), &database, &key, &emulator).await;
 
-    let second = Command::new(env!("CARGO_BIN_EXE_akiles-hr-sync"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "warn")
-        .env("AKILES_HR_SYNC__DATABASE", &database)
-        .env("AKILES_HR_SYNC__DATA_KEY", &key)
-        .env("AKILES_HR_SYNC__COOKIE_KEY", "y".repeat(88))
-        .env("AKILES_HR_SYNC__AKILES__API_URL", emulator.base_url())
-        .env_remove("AKILES_HR_SYNC_DATA_KEY")
-        .env_remove("AKILES_HR_SYNC_DATABASE")
+    let second = serve_command(dir.path(), &database, &key, &emulator)
         .output()
         .await
         .unwrap();
