@@ -187,7 +187,7 @@ async fn a_preview_of_new_settings_matches_what_the_reconcile_after_saving_them_
     let lines = preview["lines"].to_string();
     assert!(lines.contains("2 members gain IT/IS"), "{lines}");
     assert!(
-        lines.contains("1 member lose Software Engineering"),
+        lines.contains("1 member loses Software Engineering"),
         "{lines}"
     );
     assert_eq!(app.emulator.write_calls(), writes, "the preview wrote");
