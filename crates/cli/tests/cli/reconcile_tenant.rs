@@ -53,18 +53,9 @@ async fn prepare(database: &str, key: &str, emulator: &RunningEmulator) {
 }
 
 async fn reconcile(dir: &std::path::Path, env: &[(&str, String)], args: &[&str]) -> Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_akiles-hr-sync"));
-    command
-        .arg("reconcile")
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("AKILES_HR_SYNC_DATA_KEY")
-        .env_remove("AKILES_HR_SYNC_DATABASE");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().await.expect("the binary runs")
+    let mut all = vec!["reconcile"];
+    all.extend_from_slice(args);
+    cli(dir, env, &all).await
 }
 
 #[tokio::test]
