@@ -94,6 +94,17 @@ pub struct EmployeeReport {
 }
 
 impl EmployeeReport {
+    /// The outcome its counts and errors amount to.
+    pub(crate) fn settled_outcome(&self) -> Outcome {
+        match (self.applied.is_empty(), self.errors.is_empty()) {
+            (true, true) => Outcome::Unchanged,
+            (false, true) => Outcome::Applied,
+            (false, false) => Outcome::Incomplete,
+            (true, false) if self.planned.is_empty() => Outcome::Incomplete,
+            (true, false) => Outcome::Failed,
+        }
+    }
+
     fn new(employee_id: EmployeeId, warnings: Vec<Warning>) -> Self {
         Self {
             employee_id,
@@ -179,13 +190,7 @@ pub async fn sync_employee(
         }
     }
 
-    report.outcome = match (report.applied.is_empty(), report.errors.is_empty()) {
-        (true, true) => Outcome::Unchanged,
-        (false, true) => Outcome::Applied,
-        (false, false) => Outcome::Incomplete,
-        (true, false) if report.planned.is_empty() => Outcome::Incomplete,
-        (true, false) => Outcome::Failed,
-    };
+    report.outcome = report.settled_outcome();
     finish(ctx, &link, &report).await;
     report
 }

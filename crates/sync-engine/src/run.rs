@@ -361,7 +361,7 @@ pub async fn prepare_snapshot(
     now: OffsetDateTime,
 ) -> Result<PreparedSnapshot<'_>, RunError> {
     let refused = refusal(&employees);
-    prepare(ctx, Source::Snapshot, employees, refused, now).await
+    prepare(ctx, Source::Snapshot, employees, None, refused, now).await
 }
 
 /// Like [`prepare_snapshot`], with the employees of the store as the snapshot. A store
@@ -370,21 +370,23 @@ pub async fn prepare_reconcile(
     ctx: SnapshotContext<'_>,
     now: OffsetDateTime,
 ) -> Result<PreparedSnapshot<'_>, RunError> {
-    let employees: Vec<Employee> = ctx
-        .store
-        .employees(ctx.tenant)
-        .await?
-        .into_iter()
-        .filter(|stored| stored.present)
-        .map(|stored| stored.employee)
-        .collect();
-    prepare(ctx, Source::Store, employees, None, now).await
+    // One read of the store gives both the records and the versions the guard needs.
+    let mut employees = Vec::new();
+    let mut versions = BTreeMap::new();
+    for stored in ctx.store.employees(ctx.tenant).await? {
+        versions.insert(stored.employee.id.clone(), stored.version);
+        if stored.present {
+            employees.push(stored.employee);
+        }
+    }
+    prepare(ctx, Source::Store, employees, Some(versions), None, now).await
 }
 
 async fn prepare<'a>(
     ctx: SnapshotContext<'a>,
     source: Source,
     employees: Vec<Employee>,
+    versions: Option<BTreeMap<EmployeeId, i64>>,
     refused: Option<String>,
     now: OffsetDateTime,
 ) -> Result<PreparedSnapshot<'a>, RunError> {
@@ -468,7 +470,19 @@ async fn prepare<'a>(
     };
     let mut work = work_list(&employees, &mut observed, &policy, &resolved, now);
     let held = held_groups(&resolved, &groups, observed_members(&work));
-    let guard = guard_deletions(ctx, &mut work, &held, owned_employees, &mut report).await?;
+    let versions = match versions {
+        Some(versions) => versions,
+        None => stored_versions(ctx).await?,
+    };
+    let guard = guard_deletions(
+        ctx,
+        &mut work,
+        &held,
+        owned_employees,
+        versions,
+        &mut report,
+    )
+    .await?;
     Ok(PreparedSnapshot {
         ctx,
         source,
@@ -488,6 +502,7 @@ async fn guard_deletions(
     work: &mut Vec<Work>,
     held_groups: &BTreeSet<String>,
     owned_employees: usize,
+    versions: BTreeMap<EmployeeId, i64>,
     report: &mut RunReport,
 ) -> Result<GuardDecision, RunError> {
     let decisions: BTreeMap<EmployeeId, HeldDeletion> = ctx
@@ -496,13 +511,6 @@ async fn guard_deletions(
         .await?
         .into_iter()
         .map(|h| (h.employee_id.clone(), h))
-        .collect();
-    let versions: BTreeMap<EmployeeId, i64> = ctx
-        .store
-        .employees(ctx.tenant)
-        .await?
-        .into_iter()
-        .map(|s| (s.employee.id, s.version))
         .collect();
 
     let mut counted = Vec::new();
@@ -756,12 +764,7 @@ async fn retry_taken(
         }
         report.errors = again.errors;
         report.taken_elsewhere = again.taken_elsewhere;
-        report.outcome = match (report.errors.is_empty(), report.applied.is_empty()) {
-            (true, true) => Outcome::Unchanged,
-            (true, false) => Outcome::Applied,
-            (false, false) => Outcome::Incomplete,
-            (false, true) => Outcome::Failed,
-        };
+        report.outcome = report.settled_outcome();
     }
 }
 

@@ -137,7 +137,12 @@ async fn decide(
         return Ok(session.redirect(&page, flash));
     }
     crate::reconcile::record_held_deletions(&state, &tenant).await;
-    tracing::info!(tenant = %tenant, deletions = changed, decision = ?decision, "An admin decided {changed} held deletions of tenant {tenant}");
+    tracing::info!(
+        tenant = %tenant,
+        deletions = changed,
+        decision = ?decision,
+        "An admin decided {changed} held deletions of tenant {tenant}"
+    );
 
     let flash = match decision {
         HoldDecision::Approve => {
